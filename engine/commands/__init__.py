@@ -1,0 +1,1 @@
+"""Sub-commands of the `xietong` CLI; each module exposes `register(subparsers)`."""

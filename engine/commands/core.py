@@ -1,0 +1,91 @@
+"""Core commands: database, workflows, scheduler, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine import catalog
+from engine import migrate
+from engine import processes
+from engine.cli_support import cli_settings
+from engine.cli_support import session_scope
+from engine.errors import WorkflowDefinitionError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("upgrade", help="apply Alembic migrations").set_defaults(handler=db_upgrade)
+
+    workflows = sub.add_parser("workflows", help="process definitions").add_subparsers(
+        dest="workflows_command", required=True
+    )
+    check = workflows.add_parser("check", help="validate BPMN folders or files")
+    check.add_argument("paths", nargs="+", type=Path)
+    check.set_defaults(handler=workflows_check)
+    deploy = workflows.add_parser("deploy", help="deploy process folders (default: workflows/)")
+    deploy.add_argument("paths", nargs="*", type=Path)
+    deploy.set_defaults(handler=workflows_deploy)
+
+    scheduler = sub.add_parser("scheduler", help="run the scheduler process (leader-elected)")
+    scheduler.set_defaults(handler=run_scheduler)
+
+    bench = sub.add_parser("bench", help="benchmark engine steps with real commits")
+    bench.add_argument("--database-url", help="benchmark this database instead of a temp SQLite")
+    bench.add_argument("--rounds", type=int, default=200)
+    bench.set_defaults(handler=run_bench)
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    migrate.upgrade(cli_settings())
+    sys.stdout.write("database is up to date\n")
+    return 0
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not any(path.glob("*.bpmn")):
+            found.extend(catalog.process_folders(path))
+        else:
+            found.append(path)
+    return found
+
+
+def workflows_check(args: argparse.Namespace) -> int:
+    problems = catalog.check_paths(_expand(args.paths))
+    for problem in problems:
+        sys.stdout.write(f"{problem}\n")
+    return 1 if problems else 0
+
+
+def workflows_deploy(args: argparse.Namespace) -> int:
+    paths = args.paths or [cli_settings().workflows_dir]
+    try:
+        with session_scope() as session:
+            results = processes.deploy_folders(session, paths, actor="cli")
+            for definition, created in results:
+                state = "deployed" if created else "unchanged"
+                sys.stdout.write(f"{definition.process_id} version {definition.version} {state}\n")
+    except WorkflowDefinitionError as exc:
+        for problem in exc.problems:
+            sys.stdout.write(f"{problem}\n")
+        return 1
+    return 0
+
+
+def run_scheduler(args: argparse.Namespace) -> int:
+    from engine import scheduler
+
+    scheduler.run_forever(cli_settings())
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from engine import bench
+
+    sys.stdout.write(bench.run(database_url=args.database_url, rounds=args.rounds))
+    return 0

@@ -1,0 +1,280 @@
+"""ORM tables of the engine core: definitions, instances, projections, audit, accounts.
+
+Domain packages (deadlines, planning) keep their own tables in their own modules and
+import `Base` from engine.db. Nothing here talks to SpiffWorkflow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from typing import ClassVar
+
+from sqlalchemy import JSON
+from sqlalchemy import Boolean
+from sqlalchemy import Date
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import TypeDecorator
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from engine.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite drops the offset otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class OrgType(StrEnum):
+    AGENCY = "agency"
+    TOWNSHIP = "township"
+    JUSTICE_BUREAU = "justice_bureau"
+    COUNTY_GOVERNMENT = "county_government"
+    ESTABLISHMENT_OFFICE = "establishment_office"
+    POLICE = "police"
+    PROCURATORATE = "procuratorate"
+    DISCIPLINE_COMMISSION = "discipline_commission"
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    HEAD = "head"
+    LEGAL_REVIEWER = "legal_reviewer"
+    COORDINATOR = "coordinator"
+    DISCIPLINE_LIAISON = "discipline_liaison"
+    ADMIN = "admin"
+
+
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[OrgType] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(200))
+    township_code: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    org_code: Mapped[str] = mapped_column(ForeignKey("organization.code"), index=True)
+    role: Mapped[Role] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+    certificates: Mapped[list[Certificate]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="select"
+    )
+
+
+class Certificate(Base):
+    """An enforcement certificate (行政执法证): number, fields, validity."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+
+    user: Mapped[User] = relationship(back_populates="certificates")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProcessDefinition(Base):
+    """One deployed version of a process: its files, identified by their hash."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version"),
+        UniqueConstraint("process_id", "spec_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(String(80), default="system")
+
+
+class ProcessInstance(Base):
+    """One running case: SpiffWorkflow state (instance only) plus columns pages filter on."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[InstanceStatus] = mapped_column(String(20), index=True)
+    state_json: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_progress_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    started_org: Mapped[str | None] = mapped_column(String(40), index=True)
+    township_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # In-row copies of what the projection tables hold, so a step can tell what changed
+    # without querying them: {"timers": [...], "messages": [...]} and the party org codes.
+    waits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    party_orgs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    clocks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    definition: Mapped[ProcessDefinition] = relationship(lazy="select")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version}
+
+
+class InstanceParty(Base):
+    """An organization taking part in an instance (who may see it)."""
+
+    __tablename__ = "instance_party"
+    __table_args__ = (UniqueConstraint("instance_id", "org_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    org_code: Mapped[str] = mapped_column(String(40), index=True)
+
+
+class HumanTask(Base):
+    """Projection of a user task: open ones feed the inbox, closed ones the done list."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_route", "status", "org_code", "role"),
+        Index("ix_human_task_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(30))
+    org_code: Mapped[str | None] = mapped_column(String(40))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[TaskStatus] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class TimerProjection(Base):
+    __tablename__ = "timer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    bpmn_id: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class MessageSubscription(Base):
+    __tablename__ = "message_subscription"
+    __table_args__ = (Index("ix_message_subscription_lookup", "message_name", "correlation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    correlation: Mapped[str] = mapped_column(String(500), default="")
+    bpmn_id: Mapped[str | None] = mapped_column(String(100))
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only record of every state change."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_guid: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    data_before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data_after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

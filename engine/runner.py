@@ -1,0 +1,819 @@
+"""The only module that drives SpiffWorkflow: load, run, save one instance per step.
+
+A step is: lock the instance row, load its state with cached specs, give it the guarded
+script engine, apply one change (start, complete a task, deliver a message, fire timers,
+retry), run engine steps, then write state and projections in the same transaction.
+Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import cast
+
+from SpiffWorkflow import TaskState as SpiffState
+from SpiffWorkflow.bpmn import BpmnEvent as SpiffEvent
+from SpiffWorkflow.bpmn import BpmnWorkflow as SpiffWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine as SpiffScriptEngine
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment as SpiffEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition as SpiffErrorEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    EscalationEventDefinition as SpiffEscalationEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as SpiffTimer
+from SpiffWorkflow.exceptions import WorkflowException as SpiffWorkflowError
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
+from SpiffWorkflow.task import Task as SpiffTask
+from sqlalchemy import Table
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from engine import catalog
+from engine import service_tasks
+from engine.catalog import ParsedDefinition
+from engine.clocks import apply_clock_actions
+from engine.errors import Conflict
+from engine.errors import EngineError
+from engine.errors import NotFound
+from engine.models import AuditEvent
+from engine.models import HumanTask
+from engine.models import InstanceParty
+from engine.models import InstanceStatus
+from engine.models import MessageSubscription
+from engine.models import ProcessDefinition
+from engine.models import ProcessInstance
+from engine.models import TaskStatus
+from engine.models import TimerProjection
+from engine.routing import party_orgs
+from engine.routing import route_task
+from engine.sandbox import bounded_range
+from engine.sandbox import check_source
+from engine.sandbox import run_with_budget
+from engine.script_api import SAFE_BUILTINS
+from engine.script_api import SCRIPT_API
+from engine.script_api import step_time
+from engine.settings import Settings
+from engine.store import SERIALIZER_VERSION
+from engine.store import dump_state
+from engine.store import load_state
+from engine.task_deadlines import DeadlineService
+
+logger = logging.getLogger(__name__)
+
+ServiceCall = Callable[[str, dict[str, Any]], Any]
+# Core tables for the projection writes: no identity-map bookkeeping on the hot path.
+AUDIT_TABLE = cast(Table, AuditEvent.__table__)
+HUMAN_TASK_TABLE = cast(Table, HumanTask.__table__)
+TIMER_TABLE = cast(Table, TimerProjection.__table__)
+SUBSCRIPTION_TABLE = cast(Table, MessageSubscription.__table__)
+
+
+class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
+    """Task-data environment that gates and time-boxes every piece of BPMN code."""
+
+    def __init__(self, budget: float, services: ServiceCall, now: datetime | None = None) -> None:
+        builtins = {**SAFE_BUILTINS, "range": bounded_range}
+        super().__init__({"__builtins__": builtins, **SCRIPT_API})
+        self.budget = budget
+        self.services = services
+        self.now = now
+
+    def evaluate(self, expression: str, context: Any, external_context: Any = None) -> Any:
+        check_source(expression, "eval")
+        parent = super().evaluate
+        with step_time(self.now):
+            return run_with_budget(
+                lambda: parent(expression, context, external_context), self.budget
+            )
+
+    def execute(self, script: str, context: Any, external_context: Any = None) -> Any:
+        check_source(script, "exec")
+        parent = super().execute
+        with step_time(self.now):
+            return run_with_budget(lambda: parent(script, context, external_context), self.budget)
+
+    def call_service(self, context: Any, **kwargs: Any) -> str:
+        params = {k: v["value"] for k, v in kwargs["operation_params"].items()}
+        return json.dumps(self.services(kwargs["operation_name"], params), ensure_ascii=False)
+
+
+class GuardedScriptEngine(SpiffScriptEngine):  # type: ignore[misc]
+    """Reports service failures itself: 3.2.0's own handler hides them behind a NameError."""
+
+    def call_service(self, task: SpiffTask, **kwargs: Any) -> Any:
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except Exception as exc:
+            from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+            name = kwargs.get("operation_name")
+            raise WorkflowTaskException(
+                f"service {name} failed: {exc}", task=task, exception=exc
+            ) from exc
+
+
+@dataclass
+class Step:
+    """One transaction's work on one instance."""
+
+    session: Session
+    settings: Settings
+    instance: ProcessInstance
+    parsed: ParsedDefinition
+    manifest: dict[str, Any]
+    actor: str
+    now: datetime
+    workflow: SpiffWorkflow | None = None
+    audit: list[AuditEvent] = field(default_factory=list)
+    ready_before: set[str] = field(default_factory=set)
+    completed_guids: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DefinitionInfo:
+    spec_hash: str
+    manifest: dict[str, Any]
+    forms: dict[str, Any]
+    process_id: str
+    version: int
+
+
+_DEFINITIONS: dict[int, DefinitionInfo] = {}
+
+
+def definition_info(session: Session, definition_id: int) -> DefinitionInfo:
+    """Immutable facts of a deployed definition, cached per process (definitions never change)."""
+    info = _DEFINITIONS.get(definition_id)
+    if info is None:
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"process definition {definition_id} not found")
+        info = DefinitionInfo(row.spec_hash, row.manifest, row.forms, row.process_id, row.version)
+        _DEFINITIONS[definition_id] = info
+        catalog.get_parsed(row)
+    return info
+
+
+def parsed_definition(session: Session, definition_id: int) -> ParsedDefinition:
+    info = definition_info(session, definition_id)
+    parsed = catalog.cached(info.spec_hash)
+    if parsed is None:
+        row = session.get(ProcessDefinition, definition_id)
+        assert row is not None  # noqa: S101 - definition_info just found it
+        parsed = catalog.get_parsed(row)
+    return parsed
+
+
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    """Load an instance with a row lock (SELECT ... FOR UPDATE; SQLite locks the database).
+
+    Raises:
+        NotFound: when there is no such instance.
+    """
+    instance = session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound(f"instance {instance_id} not found")
+    return instance
+
+
+def lock_task(session: Session, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    """A human task and its instance, both locked, read after any concurrent commit.
+
+    Raises:
+        NotFound: when there is no such task.
+    """
+    row = session.execute(
+        select(HumanTask, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.id == task_id)
+        .with_for_update(of=[HumanTask, ProcessInstance])
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    return row[0], row[1]
+
+
+def _make_engine(step: Step) -> GuardedScriptEngine:
+    def services(name: str, params: dict[str, Any]) -> Any:
+        if name == "start_linked_process":
+            return start_linked(step, params)
+        return service_tasks.call(
+            step.session, name, params, actor=step.actor, instance_id=step.instance.id
+        )
+
+    return GuardedScriptEngine(
+        GuardedEnvironment(step.settings.script_time_budget_seconds, services, step.now)
+    )
+
+
+def open_step(
+    session: Session, instance: ProcessInstance, *, settings: Settings, actor: str, now: datetime
+) -> Step:
+    """Load an instance's workflow for a step."""
+    info = definition_info(session, instance.definition_id)
+    step = Step(
+        session=session,
+        settings=settings,
+        instance=instance,
+        parsed=parsed_definition(session, instance.definition_id),
+        manifest=info.manifest,
+        actor=actor,
+        now=now,
+    )
+    workflow = load_state(instance.state_json, step.parsed, instance.serializer_version)
+    workflow.script_engine = _make_engine(step)
+    step.workflow = workflow
+    step.ready_before = {str(t.id) for t in ready_human_tasks(workflow)}
+    return step
+
+
+def ready_human_tasks(workflow: SpiffWorkflow) -> list[SpiffTask]:
+    return [
+        t for t in workflow.get_tasks(state=SpiffState.READY, manual=True) if t.task_spec.bpmn_id
+    ]
+
+
+def _workflow(step: Step) -> SpiffWorkflow:
+    assert step.workflow is not None  # noqa: S101 - open_step sets it
+    return step.workflow
+
+
+def create_instance(
+    session: Session,
+    definition: ProcessDefinition,
+    data: Mapping[str, Any],
+    *,
+    settings: Settings,
+    actor: str,
+    initiator_id: int | None,
+    initiator_org: str | None,
+    parent_id: int | None = None,
+    now: datetime | None = None,
+) -> ProcessInstance:
+    """Create and run a new instance until it waits."""
+    now = now or datetime.now(UTC)
+    parsed = catalog.get_parsed(definition)
+    workflow = SpiffWorkflow(parsed.spec, parsed.subprocess_specs)
+    workflow.get_next_task(state=SpiffState.READY).data.update(dict(data))
+    manifest = definition.manifest
+    instance = ProcessInstance(
+        definition_id=definition.id,
+        process_id=definition.process_id,
+        title=_title(manifest, data, definition),
+        status=InstanceStatus.RUNNING,
+        state_json="{}",
+        serializer_version=SERIALIZER_VERSION,
+        started_by_id=initiator_id,
+        started_org=initiator_org,
+        township_code=_township(manifest, data),
+        confidential=bool(manifest.get("confidential", False)),
+        parent_id=parent_id,
+        started_at=now,
+        updated_at=now,
+        last_progress_at=now,
+        waits={},
+        party_orgs=[],
+        clocks={},
+    )
+    session.add(instance)
+    session.flush()
+    _DEFINITIONS.setdefault(
+        definition.id,
+        DefinitionInfo(
+            definition.spec_hash,
+            manifest,
+            definition.forms,
+            definition.process_id,
+            definition.version,
+        ),
+    )
+    step = Step(session, settings, instance, parsed, manifest, actor, now, workflow)
+    workflow.script_engine = _make_engine(step)
+    step.audit.append(audit_event(step, "instance_started", None, None, dict(data)))
+    run_and_save(step)
+    return instance
+
+
+def _title(
+    manifest: Mapping[str, Any], data: Mapping[str, Any], definition: ProcessDefinition
+) -> str:
+    key = manifest.get("title_field")
+    value = data.get(key) if key else None
+    base = str(manifest.get("title") or definition.name or definition.process_id)
+    return f"{base}：{value}" if value else base  # noqa: RUF001 - a Chinese title, shown as is
+
+
+def _township(manifest: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+    key = manifest.get("township_field")
+    value = data.get(key) if key else None
+    return str(value) if value else None
+
+
+def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Service operation: start another process linked to this instance as its child."""
+    process_id = str(params.get("process_id") or "")
+    definition = latest_definition(step.session, process_id)
+    child = create_instance(
+        step.session,
+        definition,
+        dict(params.get("data") or {}),
+        settings=step.settings,
+        actor=step.actor,
+        initiator_id=step.instance.started_by_id,
+        initiator_org=step.instance.started_org,
+        parent_id=step.instance.id,
+        now=step.now,
+    )
+    step.audit.append(
+        audit_event(
+            step,
+            "linked_instance_started",
+            None,
+            None,
+            None,
+            {"child_id": child.id, "process_id": process_id},
+        )
+    )
+    return {"instance_id": child.id, "process_id": process_id}
+
+
+def latest_definition(session: Session, process_id: str) -> ProcessDefinition:
+    """The newest deployed version of a process.
+
+    Raises:
+        NotFound: when the process was never deployed.
+    """
+    definition = session.scalar(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+    if definition is None:
+        raise NotFound(f"process {process_id!r} is not deployed")
+    return definition
+
+
+def audit_event(
+    step: Step,
+    kind: str,
+    task: SpiffTask | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        instance_id=step.instance.id,
+        task_guid=str(task.id) if task is not None else None,
+        bpmn_id=task.task_spec.bpmn_id if task is not None else None,
+        kind=kind,
+        actor=step.actor,
+        at=step.now,
+        data_before=_jsonable(before),
+        data_after=_jsonable(after),
+        detail=_jsonable(detail),
+    )
+
+
+def _audit_row(event: AuditEvent) -> dict[str, Any]:
+    columns = (
+        "instance_id",
+        "task_guid",
+        "bpmn_id",
+        "kind",
+        "actor",
+        "at",
+        "data_before",
+        "data_after",
+        "detail",
+    )
+    return {name: getattr(event, name) for name in columns}
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    result: dict[str, Any] = json.loads(json.dumps(value, default=str, ensure_ascii=False))
+    return result
+
+
+def apply_clocks(step: Step, task: SpiffTask) -> None:
+    """Start, pause, resume or stop case clocks named by the completed element's properties."""
+    info = step.parsed.elements.get(task.task_spec.bpmn_id or "")
+    if info is None or not any(key.startswith("clock_") for key in info.properties):
+        return
+    clocks = step.instance.clocks or {}
+    step.instance.clocks = apply_clock_actions(clocks, info.properties, step.manifest, step.now)
+
+
+def complete_human_task(
+    step: Step,
+    task_guid: str,
+    data: Mapping[str, Any],
+    *,
+    completed_by: int | None,
+    on_behalf_of: int | None,
+) -> None:
+    """Apply submitted data to a READY user task and run it.
+
+    Raises:
+        Conflict: when the task is not READY any more (double submit, already moved on).
+    """
+    workflow = _workflow(step)
+    task = _find_task(workflow, task_guid)
+    if task is None or task.state != SpiffState.READY or not task.task_spec.manual:
+        raise Conflict(f"task {task_guid} is no longer open")
+    before = {k: task.data.get(k) for k in data}
+    task.data.update(dict(data))
+    task.run()
+    apply_clocks(step, task)
+    step.completed_guids[task_guid] = (completed_by, on_behalf_of)
+    step.audit.append(audit_event(step, "task_completed", task, before, dict(data)))
+
+
+def _find_task(workflow: SpiffWorkflow, guid: str) -> SpiffTask | None:
+    from uuid import UUID
+
+    try:
+        return workflow.get_task_from_id(UUID(guid))
+    except (KeyError, ValueError, SpiffWorkflowError):
+        return None
+
+
+def deliver(step: Step, name: str, payload: Mapping[str, Any]) -> None:
+    """Hand a message to the waiting workflow.
+
+    Raises:
+        NotFound: when the workflow does not wait for the message any more.
+    """
+    workflow = _workflow(step)
+    try:
+        workflow.send_event(SpiffEvent(SpiffMessage(name), payload=dict(payload)))
+    except SpiffWorkflowError as exc:
+        raise NotFound(f"instance {step.instance.id} is not waiting for {name}") from exc
+    step.audit.append(
+        audit_event(step, "message_received", None, None, dict(payload), {"message": name})
+    )
+
+
+def reset_failed(step: Step, data_patch: Mapping[str, Any]) -> None:
+    """Put the failed task back to READY with patched data (admin retry).
+
+    Raises:
+        Conflict: when the instance has no failed task.
+    """
+    workflow = _workflow(step)
+    failed = [t for t in workflow.get_tasks(state=SpiffState.ERROR)]
+    if not failed:
+        raise Conflict(f"instance {step.instance.id} has no failed task to retry")
+    task = failed[0]
+    workflow.reset_from_task_id(task.id)
+    task = workflow.get_task_from_id(task.id)
+    task.data.update(dict(data_patch))
+    step.instance.error = None
+    step.audit.append(audit_event(step, "retried", task, None, dict(data_patch)))
+
+
+def run_and_save(step: Step) -> None:
+    """Run engine steps (timers first), record incidents, and save state and projections."""
+    workflow = _workflow(step)
+
+    def did_complete(task: SpiffTask) -> None:
+        apply_clocks(step, task)
+        if task.task_spec.bpmn_id and not task.task_spec.manual:
+            step.audit.append(
+                audit_event(
+                    step, "engine_step", task, None, None, {"spec": task.task_spec.bpmn_name}
+                )
+            )
+
+    try:
+        workflow.refresh_timers()
+        workflow.do_engine_steps(did_complete_task=did_complete)
+        _check_uncaught_events(step)
+    except SpiffWorkflowError as exc:
+        step.error = _error_details(exc)
+    except EngineError as exc:
+        step.error = {"element": None, "line": None, "message": exc.message, "type": exc.code}
+    save(step)
+
+
+def _check_uncaught_events(step: Step) -> None:
+    for event in _workflow(step).get_events():
+        definition = event.event_definition
+        if isinstance(definition, SpiffErrorEvent | SpiffEscalationEvent):
+            kind = "error" if isinstance(definition, SpiffErrorEvent) else "escalation"
+            code = getattr(definition, "code", None) or definition.name
+            element = _thrower(step.parsed, definition)
+            info = step.parsed.elements.get(element or "")
+            step.error = {
+                "element": element,
+                "line": info.line if info else None,
+                "message": f"uncaught BPMN {kind} {code!r}",
+                "type": f"bpmn_{kind}",
+            }
+
+
+def _thrower(parsed: ParsedDefinition, definition: Any) -> str | None:
+    """The BPMN id of the element that throws this event definition (specs hold the object)."""
+    specs = [parsed.spec, *(s for s in parsed.subprocess_specs.values() if s is not None)]
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if getattr(task_spec, "event_definition", None) is definition:
+                return str(task_spec.bpmn_id)
+    return None
+
+
+def _error_details(exc: SpiffWorkflowError) -> dict[str, Any]:
+    task = getattr(exc, "task", None)
+    cause = exc.__cause__ or getattr(exc, "exception", None)
+    message = str(exc).strip()
+    if cause is not None and str(cause) and str(cause) not in message:
+        message = f"{message}: {cause}"
+    return {
+        "element": task.task_spec.bpmn_id
+        if task is not None
+        else getattr(exc, "task_spec", None) and exc.task_spec.bpmn_id,
+        "line": getattr(exc, "line_number", None)
+        or getattr(getattr(cause, "line", None), "real", None),
+        "message": message,
+        "type": getattr(exc, "error_type", type(exc).__name__),
+        "task_guid": str(task.id) if task is not None else None,
+    }
+
+
+def save(step: Step) -> None:
+    """Write state, status and every projection of the instance (one flush)."""
+    workflow = _workflow(step)
+    instance = step.instance
+    instance.state_json = dump_state(workflow)
+    instance.serializer_version = SERIALIZER_VERSION
+    instance.updated_at = step.now
+    ready = ready_human_tasks(workflow)
+    _set_status(step, ready)
+    _sync_human_tasks(step, ready)
+    _sync_waits(step)
+    if step.error:
+        step.audit.append(audit_event(step, "incident", None, None, None, step.error))
+        logger.error(
+            "instance %s failed at %s: %s",
+            instance.id,
+            step.error.get("element"),
+            step.error.get("message"),
+        )
+    if step.audit:
+        step.session.execute(insert(AUDIT_TABLE), [_audit_row(e) for e in step.audit])
+    step.audit = []
+    step.session.flush()
+
+
+def _set_status(step: Step, ready: list[SpiffTask]) -> None:
+    instance = step.instance
+    workflow = _workflow(step)
+    previous = instance.status
+    if step.error:
+        instance.status = InstanceStatus.ERROR
+        instance.error = step.error
+    elif previous == InstanceStatus.ERROR and _has_failed_task(workflow):
+        # A message or timer reached another branch: the failed task still waits for a retry.
+        pass
+    elif workflow.is_completed():
+        instance.status = InstanceStatus.COMPLETED
+        instance.completed_at = step.now
+    else:
+        instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
+    progressed = bool(step.completed_guids) or {str(t.id) for t in ready} != step.ready_before
+    if progressed or previous != instance.status:
+        instance.last_progress_at = step.now
+
+
+def _has_failed_task(workflow: SpiffWorkflow) -> bool:
+    return workflow.get_next_task(state=SpiffState.ERROR) is not None
+
+
+def _sync_human_tasks(step: Step, ready: list[SpiffTask]) -> None:
+    session = step.session
+    ready_now = {str(t.id): t for t in ready}
+    for guid, (user_id, on_behalf) in step.completed_guids.items():
+        session.execute(
+            update(HUMAN_TASK_TABLE)
+            .where(HUMAN_TASK_TABLE.c.guid == guid)
+            .values(
+                status=TaskStatus.COMPLETED,
+                completed_at=step.now,
+                completed_by_id=user_id,
+                on_behalf_of_id=on_behalf,
+            )
+        )
+    gone = step.ready_before - set(ready_now) - set(step.completed_guids)
+    if gone:
+        table = HUMAN_TASK_TABLE
+        session.execute(
+            update(table)
+            .where(table.c.guid.in_(gone), table.c.status == TaskStatus.OPEN)
+            .values(status=TaskStatus.CANCELLED, completed_at=step.now)
+        )
+    new = [t for guid, t in ready_now.items() if guid not in step.ready_before]
+    if new:
+        deadlines = DeadlineService(session, step.settings)
+        rows = [_human_task_row(step, task, deadlines) for task in new]
+        session.add_all(rows)
+        _add_parties(step, {r.org_code for r in rows if r.org_code})
+    _add_parties(
+        step,
+        party_orgs(
+            step.manifest, _workflow(step).last_task.data if _workflow(step).last_task else {}
+        ),
+    )
+
+
+def _effective_lane(step: Step, task: SpiffTask) -> str | None:
+    current: SpiffTask | None = task
+    while current is not None:
+        info = step.parsed.elements.get(current.task_spec.bpmn_id or "")
+        if info is not None and info.lane_id:
+            return info.lane_id
+        parent_id = current.workflow.parent_task_id
+        current = current.workflow.top_workflow.get_task_from_id(parent_id) if parent_id else None
+    return None
+
+
+def _human_task_row(step: Step, task: SpiffTask, deadlines: DeadlineService) -> HumanTask:
+    lane_id = _effective_lane(step, task)
+    route = route_task(
+        step.session,
+        step.manifest,
+        lane_id,
+        task.data,
+        initiator_id=step.instance.started_by_id,
+        initiator_org=step.instance.started_org,
+    )
+    if route.org_code is None and route.assignee_id is None:
+        logger.warning(
+            "instance %s task %s (%s) in lane %s routes to no organization: check its data",
+            step.instance.id,
+            task.id,
+            task.task_spec.bpmn_id,
+            lane_id,
+        )
+    info = step.parsed.elements.get(task.task_spec.bpmn_id)
+    properties = info.properties if info else {}
+    deadline = deadlines.for_task(
+        properties, ready_at=step.now, data=task.data, clocks=step.instance.clocks
+    )
+    return HumanTask(
+        guid=str(task.id),
+        instance_id=step.instance.id,
+        process_id=step.instance.process_id,
+        bpmn_id=task.task_spec.bpmn_id,
+        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+        lane=lane_id,
+        role=route.role,
+        org_code=route.org_code,
+        assignee_id=route.assignee_id,
+        status=TaskStatus.OPEN,
+        created_at=step.now,
+        due_at=deadline.due if deadline else None,
+        warn_at=deadline.warn_at if deadline else None,
+        deadline=deadline.to_dict() if deadline else None,
+    )
+
+
+def _add_parties(step: Step, orgs: set[str]) -> None:
+    instance = step.instance
+    known = set(instance.party_orgs or [])
+    if instance.started_org:
+        orgs = orgs | {instance.started_org}
+    new = sorted(orgs - known)
+    if not new:
+        return
+    step.session.add_all(InstanceParty(instance_id=instance.id, org_code=code) for code in new)
+    instance.party_orgs = sorted(known | set(new))
+
+
+def current_waits(step: Step) -> dict[str, Any]:
+    """Timers and message subscriptions the workflow waits on, as plain data."""
+    timers: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for task in _workflow(step).event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        bpmn_id = task.task_spec.bpmn_id
+        if isinstance(definition, SpiffTimer):
+            value = definition.details(task).value
+            if isinstance(value, str):
+                due = SpiffTimer.get_datetime(value).astimezone(UTC)
+                timers.append({"bpmn_id": bpmn_id, "due": due.isoformat()})
+        elif isinstance(definition, SpiffMessage):
+            messages.append(
+                {
+                    "bpmn_id": bpmn_id,
+                    "name": definition.name,
+                    "correlation": _correlation(step, task),
+                }
+            )
+    timers.sort(key=lambda t: (t["due"], t["bpmn_id"] or ""))
+    messages.sort(key=lambda m: (m["name"], m["correlation"], m["bpmn_id"] or ""))
+    return {"timers": timers, "messages": messages}
+
+
+def _correlation(step: Step, task: SpiffTask) -> str:
+    info = step.parsed.elements.get(task.task_spec.bpmn_id or "")
+    keys = [
+        k.strip()
+        for k in (info.properties.get("correlate_on", "") if info else "").split(",")
+        if k.strip()
+    ]
+    return correlation_key({k: task.data.get(k) for k in keys})
+
+
+def correlation_key(values: Mapping[str, Any]) -> str:
+    """Canonical form of correlation values, as stored and looked up."""
+    return json.dumps({k: str(v) for k, v in values.items()}, sort_keys=True, ensure_ascii=False)
+
+
+def _sync_waits(step: Step) -> None:
+    """Rewrite the timer and message projections that changed; always recompute next_timer_at."""
+    instance = step.instance
+    waits = current_waits(step)
+    stored = instance.waits or {}
+    if waits.get("timers") != stored.get("timers"):
+        _replace_timers(step, waits["timers"])
+    if waits.get("messages") != stored.get("messages"):
+        _replace_subscriptions(step, waits["messages"])
+    if waits != stored:
+        instance.waits = waits
+    dues = [datetime.fromisoformat(t["due"]) for t in waits["timers"]]
+    # An instance in error fires nothing until it is retried; retry recomputes this.
+    next_timer_at = min(dues) if dues and instance.status != InstanceStatus.ERROR else None
+    if instance.next_timer_at != next_timer_at:
+        instance.next_timer_at = next_timer_at
+
+
+def _replace_timers(step: Step, timers: list[dict[str, Any]]) -> None:
+    instance_id = step.instance.id
+    table = TIMER_TABLE
+    step.session.execute(table.delete().where(table.c.instance_id == instance_id))
+    step.session.add_all(
+        TimerProjection(
+            instance_id=instance_id, bpmn_id=t["bpmn_id"], due_at=datetime.fromisoformat(t["due"])
+        )
+        for t in timers
+    )
+
+
+def _replace_subscriptions(step: Step, messages: list[dict[str, Any]]) -> None:
+    instance_id = step.instance.id
+    table = SUBSCRIPTION_TABLE
+    step.session.execute(table.delete().where(table.c.instance_id == instance_id))
+    step.session.add_all(
+        MessageSubscription(
+            instance_id=instance_id,
+            message_name=m["name"],
+            correlation=m["correlation"],
+            bpmn_id=m["bpmn_id"],
+            since=step.now,
+        )
+        for m in messages
+    )
+
+
+def workflow_data(step: Step) -> dict[str, Any]:
+    """The instance's current data: the data of its most recently completed task."""
+    workflow = _workflow(step)
+    if workflow.is_completed():
+        return dict(workflow.data)
+    task = workflow.last_task
+    return dict(task.data) if task is not None else {}
+
+
+def task_data(step: Step, guid: str) -> dict[str, Any]:
+    """Current data of one task (what its form is pre-filled from)."""
+    task = _find_task(_workflow(step), guid)
+    return dict(task.data) if task is not None else {}
+
+
+def instructions(step: Step, guid: str) -> str:
+    """The task's instructions for the end user, from its BPMN extensions."""
+    task = _find_task(_workflow(step), guid)
+    if task is None:
+        return ""
+    return str(task.task_spec.extensions.get("instructionsForEndUser") or "")

@@ -1,0 +1,49 @@
+"""Deadlines of human tasks as the runner creates them: calendar loaded once per step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import calendar as work_calendar
+from engine import deadlines
+from engine.clocks import clock_due
+from engine.settings import Settings
+
+
+class DeadlineService:
+    """Computes task deadlines; loads the holiday calendar only when a task declares one."""
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self._calendar: Any = None
+
+    def calendar(self) -> Any:
+        if self._calendar is None:
+            self._calendar = work_calendar.load_calendar(self.session)
+        return self._calendar
+
+    def for_task(
+        self,
+        properties: Mapping[str, str],
+        *,
+        ready_at: datetime,
+        data: Mapping[str, Any],
+        clocks: Mapping[str, Any] | None = None,
+    ) -> Any:
+        if not any(k.startswith("deadline_") for k in properties):
+            return None
+        clock_id = properties.get("deadline_clock")
+        if clock_id:
+            return clock_due(clocks or {}, clock_id, self.calendar())
+        return deadlines.deadline_for_task(
+            dict(properties),
+            ready_at=ready_at,
+            data=data,
+            calendar=self.calendar(),
+            settings=self.settings,
+        )
