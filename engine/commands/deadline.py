@@ -1,0 +1,155 @@
+"""CLI: `deadline START RULE` computes a due moment; `calendar list|add|remove` edits overrides.
+
+`deadline` reads the calendar from the database when it is reachable and has the
+`calendar_override` table; otherwise (or with --no-db) it uses the chinese_calendar package
+plus the Xinjiang holidays shipped in engine/data/xinjiang_holidays.json, and says so on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.calendar import NATIONAL
+from engine.calendar import OverrideKind
+from engine.calendar import WorkCalendar
+from engine.calendar import add_override
+from engine.calendar import default_calendar
+from engine.calendar import list_overrides
+from engine.calendar import load_calendar
+from engine.calendar import remove_override
+from engine.cli_support import session_scope
+from engine.deadlines import LEGAL_TZ
+from engine.deadlines import compute_deadline
+from engine.deadlines import parse_rule
+from engine.errors import EngineError
+
+logger = logging.getLogger(__name__)
+
+CLI_ACTOR = "cli"
+
+
+def register(sub: Any) -> None:
+    """Add the `deadline` and `calendar` commands to the `xietong` sub-parsers."""
+    deadline = sub.add_parser("deadline", help="compute a statutory deadline")
+    deadline.add_argument("start", help="trigger moment, ISO 8601; no offset means Beijing time")
+    deadline.add_argument("rule", help="period such as 3wd, 15cd, 24h or 6mo")
+    deadline.add_argument("--json", action="store_true", help="print due, skipped, warnings")
+    deadline.add_argument(
+        "--no-db", action="store_true", help="ignore the database's calendar overrides"
+    )
+    deadline.set_defaults(handler=run_deadline)
+
+    calendar = sub.add_parser("calendar", help="holiday and make-up working day overrides")
+    actions = calendar.add_subparsers(dest="calendar_command", required=True)
+    listing = actions.add_parser("list", help="list overrides")
+    listing.add_argument("--year", type=int)
+    listing.set_defaults(handler=run_calendar_list)
+    adding = actions.add_parser("add", help="add an override")
+    adding.add_argument("date", type=date.fromisoformat)
+    adding.add_argument("--kind", required=True, choices=[k.value for k in OverrideKind])
+    adding.add_argument("--name", required=True, help="Chinese name, e.g. 肉孜节")
+    adding.add_argument("--region", default=NATIONAL, help="national (default) or xinjiang")
+    adding.set_defaults(handler=run_calendar_add)
+    removing = actions.add_parser("remove", help="remove an override")
+    removing.add_argument("date", type=date.fromisoformat)
+    removing.add_argument("--region", default=NATIONAL)
+    removing.set_defaults(handler=run_calendar_remove)
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def parse_start(text: str) -> datetime:
+    """ISO 8601 moment; without an offset it is Beijing time.
+
+    Raises:
+        ValueError: not ISO 8601.
+    """
+    moment = datetime.fromisoformat(text)
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=LEGAL_TZ)
+    return moment
+
+
+def _cli_calendar(no_db: bool) -> WorkCalendar:
+    if no_db:
+        return default_calendar()
+    try:
+        with session_scope() as session:
+            return load_calendar(session)
+    except SQLAlchemyError as exc:
+        logger.debug("calendar overrides unavailable", exc_info=exc)
+        _err("database calendar unavailable; using package data and shipped Xinjiang holidays")
+        return default_calendar()
+
+
+def run_deadline(args: argparse.Namespace) -> int:
+    """Print the due moment (+08:00) and the skipped days, or the JSON summary."""
+    try:
+        start = parse_start(args.start)
+        rule = parse_rule(args.rule)
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        return 2
+    deadline = compute_deadline(start, rule, _cli_calendar(args.no_db))
+    explained = deadline.to_dict()
+    if args.json:
+        summary = {k: explained[k] for k in ("due", "skipped", "warnings")}
+        _out(json.dumps(summary, ensure_ascii=False))
+        return 0
+    _out(explained["due"])
+    for item in explained["skipped"]:
+        _out(f"{item['date']} {item['reason']}")
+    for warning in explained["warnings"]:
+        _err(f"warning: {warning}")
+    return 0
+
+
+def run_calendar_list(args: argparse.Namespace) -> int:
+    """One override per line: date, kind, region, name."""
+    with session_scope() as session:
+        for row in list_overrides(session, args.year):
+            _out(f"{row.day.isoformat()} {row.kind} {row.region} {row.name}")
+    return 0
+
+
+def run_calendar_add(args: argparse.Namespace) -> int:
+    try:
+        with session_scope() as session:
+            add_override(
+                session,
+                day=args.date,
+                kind=args.kind,
+                name=args.name,
+                region=args.region,
+                actor=CLI_ACTOR,
+            )
+    except EngineError as exc:
+        _err(f"error: {exc.message}")
+        return 1
+    _out(f"added {args.date.isoformat()} {args.kind} {args.region} {args.name}")
+    return 0
+
+
+def run_calendar_remove(args: argparse.Namespace) -> int:
+    try:
+        with session_scope() as session:
+            remove_override(session, day=args.date, region=args.region)
+    except EngineError as exc:
+        _err(f"error: {exc.message}")
+        return 1
+    _out(f"removed {args.date.isoformat()} {args.region}")
+    return 0
