@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -56,17 +57,21 @@ def _fire_one(session: Session, instance_id: int, *, now: datetime, settings: Se
 def _mark_failed(
     factory: sessionmaker[Session], instance_id: int, exc: Exception, now: datetime
 ) -> None:
+    # A conditional UPDATE, not an ORM save: another scheduler may be marking the same
+    # instance at this moment, and a stale-version error here would stop the whole job.
+    error = {"element": None, "line": None, "message": str(exc), "type": type(exc).__name__}
     with factory.begin() as session:
-        instance = session.get(ProcessInstance, instance_id)
-        if instance is not None:
-            instance.status = InstanceStatus.ERROR
-            instance.error = {
-                "element": None,
-                "line": None,
-                "message": str(exc),
-                "type": type(exc).__name__,
-            }
-            instance.updated_at = now
+        session.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == instance_id, ProcessInstance.status.in_(ACTIVE))
+            .values(
+                status=InstanceStatus.ERROR,
+                error=error,
+                updated_at=now,
+                lock_version=ProcessInstance.lock_version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def fire_due_timers(factory: sessionmaker[Session], *, now: datetime, settings: Settings) -> int:

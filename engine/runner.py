@@ -569,9 +569,10 @@ def save(step: Step) -> None:
     instance.serializer_version = SERIALIZER_VERSION
     instance.updated_at = step.now
     ready = ready_human_tasks(workflow)
-    _set_status(step, ready)
+    waits = current_waits(step)
+    _set_status(step, ready, waits)
     _sync_human_tasks(step, ready)
-    _sync_waits(step)
+    _sync_waits(step, waits)
     if step.error:
         step.audit.append(audit_event(step, "incident", None, None, None, step.error))
         logger.error(
@@ -586,7 +587,7 @@ def save(step: Step) -> None:
     step.session.flush()
 
 
-def _set_status(step: Step, ready: list[SpiffTask]) -> None:
+def _set_status(step: Step, ready: list[SpiffTask], waits: dict[str, Any]) -> None:
     instance = step.instance
     workflow = _workflow(step)
     previous = instance.status
@@ -601,7 +602,11 @@ def _set_status(step: Step, ready: list[SpiffTask]) -> None:
         instance.completed_at = step.now
     else:
         instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
-    progressed = bool(step.completed_guids) or {str(t.id) for t in ready} != step.ready_before
+    progressed = (
+        bool(step.completed_guids)
+        or {str(t.id) for t in ready} != step.ready_before
+        or _waiting_elements(waits) != _waiting_elements(instance.waits or {})
+    )
     if progressed or previous != instance.status:
         instance.last_progress_at = step.now
 
@@ -750,10 +755,13 @@ def correlation_key(values: Mapping[str, Any]) -> str:
     return json.dumps({k: str(v) for k, v in values.items()}, sort_keys=True, ensure_ascii=False)
 
 
-def _sync_waits(step: Step) -> None:
+def _waiting_elements(waits: dict[str, Any]) -> set[str]:
+    return {w["bpmn_id"] for kind in ("timers", "messages") for w in waits.get(kind, [])}
+
+
+def _sync_waits(step: Step, waits: dict[str, Any]) -> None:
     """Rewrite the timer and message projections that changed; always recompute next_timer_at."""
     instance = step.instance
-    waits = current_waits(step)
     stored = instance.waits or {}
     if waits.get("timers") != stored.get("timers"):
         _replace_timers(step, waits["timers"])

@@ -356,7 +356,11 @@ def verify_draw(session: Session, record_id: int) -> VerifyResult:
     if record.algorithm_version != draws.ALGORITHM_VERSION:
         reasons.append(f"unknown algorithm version {record.algorithm_version}")
         return VerifyResult(False, None, record.result, reasons)
-    expected = _recompute(record)
+    try:
+        expected = _recompute(record)
+    except (KeyError, TypeError, ValueError) as exc:
+        reasons.append(f"stored parameters cannot be replayed: {exc!r}")
+        return VerifyResult(False, None, record.result, reasons)
     if record.result is None:
         reasons.append("the draw has not been run")
     elif expected != record.result:
