@@ -11,6 +11,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -108,7 +109,7 @@ def _setup(factory: sessionmaker[Session]) -> int:
 
 
 @contextmanager
-def counting(engine: Engine) -> Any:
+def counting(engine: Engine) -> Iterator[dict[str, int]]:
     """Count SQL statements and commits on an engine while the block runs."""
     counts = {"statements": 0, "commits": 0}
 
@@ -186,6 +187,7 @@ def _statements_per_completion(bench: Bench) -> dict[str, int]:
     assert task_id is not None  # noqa: S101 - the model starts with a user task
     with bench.factory() as session:
         user = session.get(User, bench.user_id)
+        assert user is not None  # noqa: S101 - created in _setup
         session.commit()
         with counting(bench.engine) as counts:
             instances.complete_task(

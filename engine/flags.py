@@ -326,8 +326,8 @@ def _waits(
     session: Session, row: Any, tasks: list[tuple[int, str, str]], settings: Settings
 ) -> list[Wait]:
     spec = _Definition(
-        runner.parsed_definition(session, row.definition_id).elements,
-        runner.definition_info(session, row.definition_id).manifest,
+        runner.parsed_definition(session, row).elements,
+        runner.definition_info(session, row).manifest,
     )
     found = [
         Wait(
@@ -369,6 +369,7 @@ def _stall_candidates(session: Session) -> list[Any]:
             select(
                 ProcessInstance.id,
                 ProcessInstance.definition_id,
+                ProcessInstance.spec_hash,
                 ProcessInstance.last_progress_at,
                 ProcessInstance.waits,
             )

@@ -101,6 +101,9 @@ def validate_submission(
         InvalidTaskData: naming every bad field.
     """
     cleaned = {k: v for k, v in data.items() if k not in stamp_fields(schema)}
+    for key, prop in schema.get("properties", {}).items():
+        if key not in cleaned and "default" in prop:
+            cleaned[key] = prop["default"]
     for key in stamp_fields(schema):
         cleaned[key] = now.astimezone(LEGAL_TZ).replace(second=0, microsecond=0).isoformat()
     errors = _unknown_fields(schema, cleaned)

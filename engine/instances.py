@@ -117,7 +117,7 @@ def complete_task(
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is no longer open")
     on_behalf = _check_may_act(user, task, on_behalf_reason)
-    info = runner.definition_info(session, instance.definition_id)
+    info = runner.definition_info(session, instance)
     form = info.forms.get(
         task.bpmn_id, OPEN_FORM if not info.manifest.get("strict", True) else None
     )
@@ -151,24 +151,28 @@ def deliver_message(
     correlation: Mapping[str, Any],
     payload: Mapping[str, Any],
     actor: str,
+    user: User | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> list[int]:
     """Deliver a message to every instance waiting for it with matching correlation.
 
+    With a `user` (an API caller), only instances that user may see are considered, so a
+    token cannot reach, or learn the ids of, cases outside its organization's view.
+
     Raises:
-        NotFound: when no instance waits for this message and correlation.
+        NotFound: when no (visible) instance waits for this message and correlation.
     """
     key = runner.correlation_key(correlation)
-    instance_ids = sorted(
-        set(
-            session.scalars(
-                select(MessageSubscription.instance_id).where(
-                    MessageSubscription.message_name == name, MessageSubscription.correlation == key
-                )
-            )
-        )
+    waiting = (
+        select(MessageSubscription.instance_id)
+        .where(MessageSubscription.message_name == name, MessageSubscription.correlation == key)
+        .distinct()
     )
+    if user is not None:
+        visible = access.visible_instances(session, user).with_only_columns(ProcessInstance.id)
+        waiting = waiting.where(MessageSubscription.instance_id.in_(visible))
+    instance_ids = sorted(session.scalars(waiting))
     if not instance_ids:
         raise NotFound(f"no instance waits for message {name!r} with correlation {key}")
     now = _now(now)
@@ -264,8 +268,8 @@ def get_task_view(session: Session, task_id: int) -> TaskView:
     if task is None:
         raise NotFound(f"task {task_id} not found")
     instance = get_instance(session, task.instance_id)
-    info = runner.definition_info(session, instance.definition_id)
-    element = runner.parsed_definition(session, instance.definition_id).elements.get(task.bpmn_id)
+    info = runner.definition_info(session, instance)
+    element = runner.parsed_definition(session, instance).elements.get(task.bpmn_id)
     data: dict[str, Any] = {}
     instructions = ""
     if task.status == TaskStatus.OPEN:

@@ -11,7 +11,6 @@ from datetime import date
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from typing import ClassVar
 
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
@@ -174,6 +173,8 @@ class ProcessInstance(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    # The definition's content hash: caches of parsed specs are keyed by it, never by row id.
+    spec_hash: Mapped[str] = mapped_column(String(64))
     process_id: Mapped[str] = mapped_column(String(100), index=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[InstanceStatus] = mapped_column(String(20), index=True)
@@ -199,7 +200,7 @@ class ProcessInstance(Base):
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="select")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - SQLAlchemy reads it
 
 
 class InstanceParty(Base):

@@ -17,6 +17,7 @@ from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import Protocol
 from typing import cast
 
 from SpiffWorkflow import TaskState as SpiffState
@@ -151,29 +152,48 @@ class DefinitionInfo:
     version: int
 
 
-_DEFINITIONS: dict[int, DefinitionInfo] = {}
+class DefinitionRef(Protocol):
+    """Anything naming a deployed definition: an instance row, or a row of selected columns."""
+
+    @property
+    def definition_id(self) -> int: ...
+
+    @property
+    def spec_hash(self) -> str: ...
 
 
-def definition_info(session: Session, definition_id: int) -> DefinitionInfo:
-    """Immutable facts of a deployed definition, cached per process (definitions never change)."""
-    info = _DEFINITIONS.get(definition_id)
+# Keyed by (row id, content hash): a row id alone could be reused after a rolled-back deploy.
+_DEFINITIONS: dict[tuple[int, str], DefinitionInfo] = {}
+
+
+def definition_info(session: Session, ref: DefinitionRef) -> DefinitionInfo:
+    """Immutable facts of a deployed definition, cached per process (definitions never change).
+
+    Raises:
+        NotFound: the definition row is gone.
+    """
+    key = (ref.definition_id, ref.spec_hash)
+    info = _DEFINITIONS.get(key)
     if info is None:
-        row = session.get(ProcessDefinition, definition_id)
-        if row is None:
-            raise NotFound(f"process definition {definition_id} not found")
+        row = _definition_row(session, ref)
         info = DefinitionInfo(row.spec_hash, row.manifest, row.forms, row.process_id, row.version)
-        _DEFINITIONS[definition_id] = info
+        _DEFINITIONS[key] = info
         catalog.get_parsed(row)
     return info
 
 
-def parsed_definition(session: Session, definition_id: int) -> ParsedDefinition:
-    info = definition_info(session, definition_id)
-    parsed = catalog.cached(info.spec_hash)
+def _definition_row(session: Session, ref: DefinitionRef) -> ProcessDefinition:
+    row = session.get(ProcessDefinition, ref.definition_id)
+    if row is None or row.spec_hash != ref.spec_hash:
+        raise NotFound(f"process definition {ref.definition_id} ({ref.spec_hash[:12]}) not found")
+    return row
+
+
+def parsed_definition(session: Session, ref: DefinitionRef) -> ParsedDefinition:
+    """The parsed specs of a deployed definition, from the catalog's content-hash cache."""
+    parsed = catalog.cached(ref.spec_hash)
     if parsed is None:
-        row = session.get(ProcessDefinition, definition_id)
-        assert row is not None  # noqa: S101 - definition_info just found it
-        parsed = catalog.get_parsed(row)
+        parsed = catalog.get_parsed(_definition_row(session, ref))
     return parsed
 
 
@@ -229,12 +249,12 @@ def open_step(
     session: Session, instance: ProcessInstance, *, settings: Settings, actor: str, now: datetime
 ) -> Step:
     """Load an instance's workflow for a step."""
-    info = definition_info(session, instance.definition_id)
+    info = definition_info(session, instance)
     step = Step(
         session=session,
         settings=settings,
         instance=instance,
-        parsed=parsed_definition(session, instance.definition_id),
+        parsed=parsed_definition(session, instance),
         manifest=info.manifest,
         actor=actor,
         now=now,
@@ -277,6 +297,7 @@ def create_instance(
     manifest = definition.manifest
     instance = ProcessInstance(
         definition_id=definition.id,
+        spec_hash=definition.spec_hash,
         process_id=definition.process_id,
         title=_title(manifest, data, definition),
         status=InstanceStatus.RUNNING,
@@ -297,7 +318,7 @@ def create_instance(
     session.add(instance)
     session.flush()
     _DEFINITIONS.setdefault(
-        definition.id,
+        (definition.id, definition.spec_hash),
         DefinitionInfo(
             definition.spec_hash,
             manifest,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -39,11 +40,25 @@ class DeadlineService:
             return None
         clock_id = properties.get("deadline_clock")
         if clock_id:
-            return clock_due(clocks or {}, clock_id, self.calendar())
+            return self._clock_deadline(properties, clocks or {}, clock_id)
         return deadlines.deadline_for_task(
             dict(properties),
             ready_at=ready_at,
             data=data,
             calendar=self.calendar(),
             settings=self.settings,
+        )
+
+    def _clock_deadline(
+        self, properties: Mapping[str, str], clocks: Mapping[str, Any], clock_id: str
+    ) -> Any:
+        """The clock's due moment, labelled with the task's own deadline id and basis."""
+        deadline = clock_due(clocks, clock_id, self.calendar())
+        if deadline is None:
+            return None
+        return replace(
+            deadline,
+            deadline_id=properties.get("deadline_id") or deadline.deadline_id,
+            basis=properties.get("deadline_basis") or deadline.basis,
+            evidence=properties.get("deadline_evidence") or deadline.evidence,
         )

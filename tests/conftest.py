@@ -1,8 +1,9 @@
 """Root fixtures: the test database, a rolled-back session per test, settings and a clock.
 
 The database comes from XIETONG_TEST_DATABASE_URL (for example
-postgresql://postgres@127.0.0.1:5432/test); without it every test session gets a fresh
-temporary SQLite file. Modules that need other fixtures define them next to their tests.
+postgresql://postgres@127.0.0.1:5432/test, where each test session works in a schema of its
+own); without it every test session gets a fresh temporary SQLite file. Modules that need
+other fixtures define them next to their tests.
 """
 
 from __future__ import annotations
@@ -11,19 +12,22 @@ import importlib
 import importlib.util
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from sqlalchemy import Engine
 from sqlalchemy import MetaData
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import make_url
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.sql.elements import conv
+from sqlalchemy.pool import NullPool
 
 from engine import runner
 from engine.db import Base
@@ -45,13 +49,38 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL every database fixture uses."""
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL every database fixture uses.
+
+    On PostgreSQL each test session gets its own schema of the configured database, so that
+    two engineers (or CI jobs) running the suite against one server never drop each other's
+    tables mid-run.
+    """
     configured = os.environ.get(TEST_DATABASE_ENV)
-    if configured:
-        return configured
-    path: Path = tmp_path_factory.mktemp("db") / "test.db"
-    return f"sqlite:///{path}"
+    if not configured:
+        path: Path = tmp_path_factory.mktemp("db") / "test.db"
+        yield f"sqlite:///{path}"
+    elif configured.startswith("postgresql"):
+        with _private_schema(configured) as url:
+            yield url
+    else:
+        yield configured
+
+
+@contextmanager
+def _private_schema(url: str) -> Iterator[str]:
+    schema = f"xietong_test_{uuid4().hex[:12]}"
+    admin = make_engine(Settings(database_url=url), poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '30s'"))
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -69,24 +98,12 @@ def settings(base_settings: Settings) -> Settings:
     return base_settings
 
 
-def _dedupe_unique_constraint_names() -> None:
-    # engine/db.py names unique constraints after their first column only, so the two on
-    # process_definition (process_id+version, process_id+spec_hash) collide on PostgreSQL,
-    # which names the backing index. Until NAMING uses column_0_N_name, name them in full.
-    for table in Base.metadata.sorted_tables:
-        for constraint in table.constraints:
-            if isinstance(constraint, UniqueConstraint) and len(constraint.columns) > 1:
-                columns = "_".join(column.name for column in constraint.columns)
-                constraint.name = conv(f"uq_{table.name}_{columns}")
-
-
 @pytest.fixture(scope="session")
 def db_engine(base_settings: Settings) -> Iterator[Engine]:
     """One engine for the test session; every table of every model module, freshly created."""
     for name in MODEL_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
-    _dedupe_unique_constraint_names()
     db = make_engine(base_settings)
     # Drop what the database holds, not what this run imported: an earlier run may have
     # created tables (with foreign keys into ours) from modules this run never loads.

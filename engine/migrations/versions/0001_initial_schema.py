@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:57:32.959505
+Create Date: 2026-11-27 08:37:50.963734
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("created_at", engine.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=80), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_override")),
-        sa.UniqueConstraint("day", "region", name=op.f("uq_calendar_override_day")),
+        sa.UniqueConstraint("day", "region", name=op.f("uq_calendar_override_day_region")),
     )
     with op.batch_alter_table("calendar_override", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_calendar_override_day"), ["day"], unique=False)
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("granted_by", sa.String(length=80), nullable=False),
         sa.Column("granted_at", engine.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cap_override")),
-        sa.UniqueConstraint("year", "credit_code", name=op.f("uq_cap_override_year")),
+        sa.UniqueConstraint("year", "credit_code", name=op.f("uq_cap_override_year_credit_code")),
     )
     with op.batch_alter_table("cap_override", schema=None) as batch_op:
         batch_op.create_index(
@@ -99,7 +99,7 @@ def upgrade() -> None:
             "agency_code",
             "day",
             "instance_id",
-            name=op.f("uq_inspection_history_credit_code"),
+            name=op.f("uq_inspection_history_credit_code_agency_code_day_instance_id"),
         ),
     )
     with op.batch_alter_table("inspection_history", schema=None) as batch_op:
@@ -126,7 +126,10 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=20), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_item")),
         sa.UniqueConstraint(
-            "agency_code", "item_code", "version", name=op.f("uq_inspection_item_agency_code")
+            "agency_code",
+            "item_code",
+            "version",
+            name=op.f("uq_inspection_item_agency_code_item_code_version"),
         ),
     )
     with op.batch_alter_table("inspection_item", schema=None) as batch_op:
@@ -163,7 +166,12 @@ def upgrade() -> None:
         sa.Column("participating_agencies", sa.JSON(), nullable=False),
         sa.Column("item_ids", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_joint_item")),
-        sa.UniqueConstraint("year", "object_category", "matter", name=op.f("uq_joint_item_year")),
+        sa.UniqueConstraint(
+            "year",
+            "object_category",
+            "matter",
+            name=op.f("uq_joint_item_year_object_category_matter"),
+        ),
     )
     with op.batch_alter_table("joint_item", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_joint_item_year"), ["year"], unique=False)
@@ -191,9 +199,11 @@ def upgrade() -> None:
         sa.Column("deployed_by", sa.String(length=80), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_process_definition")),
         sa.UniqueConstraint(
-            "process_id", "spec_hash", name=op.f("uq_process_definition_process_id")
+            "process_id", "spec_hash", name=op.f("uq_process_definition_process_id_spec_hash")
         ),
-        sa.UniqueConstraint("process_id", "version", name=op.f("uq_process_definition_process_id")),
+        sa.UniqueConstraint(
+            "process_id", "version", name=op.f("uq_process_definition_process_id_version")
+        ),
     )
     with op.batch_alter_table("process_definition", schema=None) as batch_op:
         batch_op.create_index(
@@ -274,7 +284,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspector_assignment")),
         sa.UniqueConstraint(
-            "user_id", "day", "draw_record_id", name=op.f("uq_inspector_assignment_user_id")
+            "user_id",
+            "day",
+            "draw_record_id",
+            name=op.f("uq_inspector_assignment_user_id_day_draw_record_id"),
         ),
     )
     with op.batch_alter_table("inspector_assignment", schema=None) as batch_op:
@@ -298,7 +311,9 @@ def upgrade() -> None:
             name=op.f("fk_inspector_conflict_user_id_user_account"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspector_conflict")),
-        sa.UniqueConstraint("user_id", "credit_code", name=op.f("uq_inspector_conflict_user_id")),
+        sa.UniqueConstraint(
+            "user_id", "credit_code", name=op.f("uq_inspector_conflict_user_id_credit_code")
+        ),
     )
     with op.batch_alter_table("inspector_conflict", schema=None) as batch_op:
         batch_op.create_index(
@@ -320,7 +335,7 @@ def upgrade() -> None:
             name=op.f("fk_inspector_unavailability_user_id_user_account"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspector_unavailability")),
-        sa.UniqueConstraint("user_id", "day", name=op.f("uq_inspector_unavailability_user_id")),
+        sa.UniqueConstraint("user_id", "day", name=op.f("uq_inspector_unavailability_user_id_day")),
     )
     with op.batch_alter_table("inspector_unavailability", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inspector_unavailability_day"), ["day"], unique=False)
@@ -332,6 +347,7 @@ def upgrade() -> None:
         "process_instance",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("definition_id", sa.Integer(), nullable=False),
+        sa.Column("spec_hash", sa.String(length=64), nullable=False),
         sa.Column("process_id", sa.String(length=100), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -479,7 +495,9 @@ def upgrade() -> None:
             name=op.f("fk_instance_party_instance_id_process_instance"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_instance_party")),
-        sa.UniqueConstraint("instance_id", "org_code", name=op.f("uq_instance_party_instance_id")),
+        sa.UniqueConstraint(
+            "instance_id", "org_code", name=op.f("uq_instance_party_instance_id_org_code")
+        ),
     )
     with op.batch_alter_table("instance_party", schema=None) as batch_op:
         batch_op.create_index(
@@ -527,11 +545,77 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_timer_due_at"), ["due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_timer_instance_id"), ["instance_id"], unique=False)
 
+    op.create_table(
+        "flag",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("since", engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("raised_at", engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cleared_at", engine.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["instance_id"],
+            ["process_instance.id"],
+            name=op.f("fk_flag_instance_id_process_instance"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["human_task.id"], name=op.f("fk_flag_task_id_human_task")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flag")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_flag_dedupe_key")),
+    )
+    with op.batch_alter_table("flag", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_flag_instance_id"), ["instance_id"], unique=False)
+        batch_op.create_index("ix_flag_open", ["cleared_at", "kind"], unique=False)
+        batch_op.create_index(batch_op.f("ix_flag_task_id"), ["task_id"], unique=False)
+
+    op.create_table(
+        "notification",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("flag_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", engine.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("emailed_at", engine.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("email_attempts", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["flag_id"], ["flag.id"], name=op.f("fk_notification_flag_id_flag")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_notification_user_id_user_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification")),
+        sa.UniqueConstraint(
+            "user_id", "flag_id", "level", name=op.f("uq_notification_user_id_flag_id_level")
+        ),
+    )
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notification_flag_id"), ["flag_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_notification_user_id"), ["user_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notification_user_id"))
+        batch_op.drop_index(batch_op.f("ix_notification_flag_id"))
+
+    op.drop_table("notification")
+    with op.batch_alter_table("flag", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_flag_task_id"))
+        batch_op.drop_index("ix_flag_open")
+        batch_op.drop_index(batch_op.f("ix_flag_instance_id"))
+
+    op.drop_table("flag")
     with op.batch_alter_table("timer", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_timer_instance_id"))
         batch_op.drop_index(batch_op.f("ix_timer_due_at"))

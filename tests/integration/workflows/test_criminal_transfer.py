@@ -8,8 +8,6 @@ assert_deadline) are shared with the reverse_transfer and discipline_referral te
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,146 +16,19 @@ from sqlalchemy.orm import Session
 from engine import access
 from engine import instances
 from engine.errors import NotFound
-from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.settings import Settings
-from tests.conftest import Clock
+from tests.integration.workflows.support import Case
+from tests.integration.workflows.support import Route
+from tests.integration.workflows.support import assert_case_clock
+from tests.integration.workflows.support import assert_deadline
+from tests.integration.workflows.support import at
+from tests.integration.workflows.support import case_clock
 from tests.integration.workflows.support import children
 from tests.integration.workflows.support import data_of
-from tests.integration.workflows.support import open_task
+from tests.integration.workflows.support import day_end
 from tests.integration.workflows.support import open_tasks
 from tests.integration.workflows.support import user
-
-# A lane is served by one (organization, role) and, in these tests, one demo user.
-Route = tuple[str, str, str]
-
-
-def at(text: str) -> datetime:
-    """An aware moment written in Beijing time, e.g. at("2026-03-16T09:00:00+08:00")."""
-    moment = datetime.fromisoformat(text)
-    assert moment.tzinfo is not None, text
-    return moment
-
-
-def day_end(day: str) -> str:
-    """The due moment of a day deadline: the last instant of that day in Beijing time."""
-    return f"{day}T23:59:59.999999+08:00"
-
-
-class Case:
-    """One instance of a model whose lanes map to the demo users in `routes`."""
-
-    def __init__(
-        self,
-        session: Session,
-        instance_id: int,
-        *,
-        lanes: Mapping[str, str],
-        routes: Mapping[str, Route],
-        settings: Settings | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        self.session = session
-        self.id = instance_id
-        self.lanes = lanes
-        self.routes = routes
-        self.settings = settings
-        self.clock = clock
-
-    def open_ids(self) -> list[str]:
-        return sorted(task.bpmn_id for task in open_tasks(self.session, self.id))
-
-    def expect(self, bpmn_id: str) -> HumanTask:
-        """The open task `bpmn_id`, asserted to be routed to its lane's organization and role."""
-        task = open_task(self.session, self.id, bpmn_id)
-        lane = self.lanes[bpmn_id]
-        org, role, _username = self.routes[lane]
-        assert (task.lane, task.org_code, task.role) == (lane, org, role), bpmn_id
-        assert task.assignee_id is None, "lane tasks go to the organization's role, not a person"
-        return task
-
-    def do(self, bpmn_id: str, data: Mapping[str, Any], when: str) -> HumanTask:
-        """Complete the open task `bpmn_id` as its lane's demo user at `when`."""
-        task = self.expect(bpmn_id)
-        username = self.routes[self.lanes[bpmn_id]][2]
-        instances.complete_task(
-            self.session,
-            task_id=task.id,
-            data=data,
-            user=user(self.session, username),
-            settings=self.settings,
-            now=self._tick(when),
-        )
-        return task
-
-    def message(
-        self, name: str, correlation: Mapping[str, Any], payload: Mapping[str, Any], when: str
-    ) -> None:
-        """Deliver a message from another system; it must reach exactly this instance."""
-        reached = instances.deliver_message(
-            self.session,
-            name=name,
-            correlation=correlation,
-            payload=payload,
-            actor="police_system",
-            settings=self.settings,
-            now=self._tick(when),
-        )
-        assert reached == [self.id]
-
-    def advance(self, when: str) -> None:
-        """Fire the timers due at `when` (the timer job's step)."""
-        instances.advance_instance(
-            self.session,
-            instance_id=self.id,
-            actor="timer",
-            settings=self.settings,
-            now=self._tick(when),
-        )
-
-    def data(self) -> dict[str, Any]:
-        return data_of(self.session, self.id)
-
-    def status(self) -> InstanceStatus:
-        return instances.get_instance(self.session, self.id).status
-
-    def _tick(self, when: str) -> datetime:
-        moment = at(when)
-        if self.clock is not None:
-            self.clock.now = moment
-        return moment
-
-
-def assert_deadline(
-    task: HumanTask,
-    *,
-    start: str,
-    due: str,
-    unit: str,
-    deadline_id: str | None,
-    skipped: list[str] | None = None,
-) -> None:
-    """The task's projected due moment and the explanation stored with it."""
-    assert task.deadline is not None, f"{task.bpmn_id} declares no deadline"
-    assert task.due_at == at(due), task.bpmn_id
-    explanation = task.deadline
-    assert (explanation["start"], explanation["due"], explanation["unit"]) == (start, due, unit)
-    assert explanation["deadline_id"] == deadline_id
-    if skipped is not None:
-        assert [item["date"] for item in explanation["skipped"]] == skipped
-
-
-def assert_case_clock(task: HumanTask, *, start: str, due: str) -> None:
-    """A task whose due moment is that of the 90-day case clock (paused time excluded)."""
-    assert task.deadline is not None, f"{task.bpmn_id} shows no clock deadline"
-    assert task.due_at == at(due), task.bpmn_id
-    explanation = task.deadline
-    assert (explanation["start"], explanation["due"], explanation["rule"]) == (start, due, "90cd")
-
-
-def case_clock(session: Session, instance_id: int) -> dict[str, Any]:
-    return instances.get_instance(session, instance_id).clocks["case_90"]
-
 
 # ---------------------------------------------------------------- criminal_transfer routing
 

@@ -17,15 +17,15 @@ from engine import instances
 from engine.models import InstanceStatus
 from engine.models import TimerProjection
 from tests.conftest import Clock
+from tests.integration.workflows.support import Case
+from tests.integration.workflows.support import Route
+from tests.integration.workflows.support import assert_deadline
+from tests.integration.workflows.support import at
 from tests.integration.workflows.support import children
 from tests.integration.workflows.support import data_of
+from tests.integration.workflows.support import day_end
 from tests.integration.workflows.support import open_tasks
 from tests.integration.workflows.support import user
-from tests.integration.workflows.test_criminal_transfer import Case
-from tests.integration.workflows.test_criminal_transfer import Route
-from tests.integration.workflows.test_criminal_transfer import assert_deadline
-from tests.integration.workflows.test_criminal_transfer import at
-from tests.integration.workflows.test_criminal_transfer import day_end
 
 ROUTES: dict[str, Route] = {
     "discipline_liaison": ("YJS-SCJG", "discipline_liaison", "scjg_liaison"),

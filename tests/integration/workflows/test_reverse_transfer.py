@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from engine import instances
 from engine.models import InstanceStatus
+from tests.integration.workflows.support import Case
+from tests.integration.workflows.support import Route
+from tests.integration.workflows.support import assert_case_clock
+from tests.integration.workflows.support import assert_deadline
+from tests.integration.workflows.support import at
+from tests.integration.workflows.support import case_clock
+from tests.integration.workflows.support import day_end
 from tests.integration.workflows.support import user
-from tests.integration.workflows.test_criminal_transfer import Case
-from tests.integration.workflows.test_criminal_transfer import Route
-from tests.integration.workflows.test_criminal_transfer import assert_case_clock
-from tests.integration.workflows.test_criminal_transfer import assert_deadline
-from tests.integration.workflows.test_criminal_transfer import at
-from tests.integration.workflows.test_criminal_transfer import case_clock
-from tests.integration.workflows.test_criminal_transfer import day_end
 
 LANE_TASKS = {
     "agency_officer": (
