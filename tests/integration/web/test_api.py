@@ -1,0 +1,224 @@
+"""The JSON API: bearer tokens, deploy, start, read, complete, messages, and its error shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+from engine.accounts import find_user
+from engine.accounts import issue_api_token
+from tests.integration.web.web_demo import PROCESS_ID
+from tests.integration.web.web_demo import deploy_web_demo
+
+API_MESSAGE = Path(__file__).resolve().parents[2] / "fixtures" / "web" / "api_message.bpmn"
+XML = {"Content-Type": "application/xml"}
+
+
+@pytest.fixture(scope="module")
+def tokens(session_factory: sessionmaker[Session], demo_accounts: object) -> dict[str, str]:
+    deploy_web_demo(session_factory)
+    with session_factory.begin() as session:
+        issued = {}
+        for username in ("admin", "scjg_officer1", "scjg_officer2", "yj_officer1"):
+            user = find_user(session, username)
+            assert user is not None
+            issued[username] = issue_api_token(session, user, "test")
+        return issued
+
+
+class Api:
+    """A test client that sends one user's bearer token."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=self.headers)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.post(f"/api/v1{path}", headers=headers, **kwargs)
+
+
+@pytest.fixture
+def api(app: Flask, tokens: dict[str, str]) -> Any:
+    return lambda username: Api(app.test_client(), tokens[username])
+
+
+def _is_error(body: dict[str, Any], code: str) -> bool:
+    return body["code"] == code and isinstance(body["message"], str) and "fields" in body
+
+
+def test_requests_without_a_valid_token_get_401(client: FlaskClient, tokens: object) -> None:
+    missing = client.get("/api/v1/tasks")
+    wrong = client.get("/api/v1/tasks", headers={"Authorization": "Bearer xt_not-a-token"})
+    for response in (missing, wrong):
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert _is_error(response.get_json(), "unauthorized")
+
+
+def test_openapi_document_is_public(client: FlaskClient) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.0")
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "/tasks/{task_id}/complete" in document["paths"]
+
+
+def test_admin_deploys_bpmn_and_gets_its_version(api: Any) -> None:
+    response = api("admin").post(
+        "/processes?filename=api_message.bpmn", data=API_MESSAGE.read_bytes(), headers=XML
+    )
+    assert response.status_code == 201
+    assert response.get_json()["process_id"] == "api_message"
+    assert response.get_json()["version"] >= 1
+
+
+def test_broken_bpmn_answers_422_with_problems(api: Any) -> None:
+    broken = b'<?xml version="1.0"?>\n<bpmn:definitions xmlns:bpmn="x">\n<oops>\n'
+    response = api("admin").post("/processes?filename=broken.bpmn", data=broken, headers=XML)
+    body = response.get_json()
+    assert response.status_code == 422
+    assert _is_error(body, "invalid_definition")
+    assert body["problems"][0]["file"] == "broken.bpmn"
+    assert isinstance(body["problems"][0]["line"], int)
+
+
+def test_only_admins_deploy_and_only_xml(api: Any) -> None:
+    officer = api("scjg_officer1").post("/processes", data=API_MESSAGE.read_bytes(), headers=XML)
+    as_json = api("admin").post("/processes", json={"xml": "no"})
+    assert officer.status_code == 403 and _is_error(officer.get_json(), "not_allowed")
+    assert as_json.status_code == 415
+
+
+def test_process_list_says_what_the_caller_may_start(api: Any) -> None:
+    listed = {p["process_id"]: p for p in api("scjg_officer1").get("/processes").get_json()}
+    assert listed[PROCESS_ID]["startable"] is True
+    assert listed[PROCESS_ID]["title"] == "网页测试流程"
+    assert listed[PROCESS_ID]["start_form"]["required"] == ["case_no", "agency_org"]
+
+
+def _start(api: Any, case_no: str) -> dict[str, Any]:
+    response = api("scjg_officer1").post(
+        "/instances",
+        json={"process_id": PROCESS_ID, "data": {"case_no": case_no, "agency_org": "YJS-SCJG"}},
+    )
+    assert response.status_code == 201, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def test_start_read_and_complete_an_instance(api: Any) -> None:
+    started = _start(api, "API-1")
+    assert started["status"] == "running" and started["data"]["case_no"] == "API-1"
+    [task] = [t for t in started["tasks"] if t["state"] == "open"]
+    assert task["bpmn_id"] == "register_case" and task["lane"] == "agency_officer"
+    assert task["due_at"] is not None
+
+    open_ids = [t["id"] for t in api("scjg_officer1").get("/tasks").get_json()]
+    assert task["id"] in open_ids
+    data = {"found_on": "2026-02-03", "amount": 10, "party": {"name": "某公司"}}
+    done = api("scjg_officer1").post(f"/tasks/{task['id']}/complete", json={"data": data})
+    assert done.status_code == 200
+    states = {t["bpmn_id"]: t["state"] for t in done.get_json()["tasks"]}
+    assert states == {"register_case": "completed", "head_review": "open"}
+
+    again = api("scjg_officer1").post(f"/tasks/{task['id']}/complete", json={"data": data})
+    assert again.status_code == 409 and _is_error(again.get_json(), "conflict")
+
+
+def test_invalid_task_data_answers_422_with_field_errors(api: Any) -> None:
+    task = next(t for t in _start(api, "API-2")["tasks"] if t["state"] == "open")
+    response = api("scjg_officer1").post(
+        f"/tasks/{task['id']}/complete", json={"data": {"amount": -1}}
+    )
+    body = response.get_json()
+    assert response.status_code == 422 and _is_error(body, "invalid_data")
+    assert set(body["fields"]) >= {"found_on", "amount", "party"}
+
+
+def test_instances_and_tasks_of_others_are_404(api: Any) -> None:
+    started = _start(api, "API-3")
+    task = next(t for t in started["tasks"] if t["state"] == "open")
+    outsider = api("yj_officer1")
+    assert outsider.get(f"/instances/{started['id']}").status_code == 404
+    assert outsider.get("/instances/987654").status_code == 404
+    complete = outsider.post(f"/tasks/{task['id']}/complete", json={"data": {}})
+    assert complete.status_code == 404 and _is_error(complete.get_json(), "not_found")
+    assert task["id"] not in [t["id"] for t in outsider.get("/tasks").get_json()]
+
+
+def test_a_colleague_may_read_but_a_stranger_may_not_start(api: Any) -> None:
+    started = _start(api, "API-4")
+    assert api("scjg_officer2").get(f"/instances/{started['id']}").status_code == 200
+    refused = api("yj_officer1").post("/instances", json={"process_id": "api_message"})
+    assert refused.status_code == 403
+
+
+def test_messages_reach_the_waiting_instance_only(api: Any) -> None:
+    api("admin").post("/processes", data=API_MESSAGE.read_bytes(), headers=XML)
+    started = api("admin").post(
+        "/instances", json={"process_id": "api_message", "data": {"case_no": "MSG-1"}}
+    )
+    assert started.status_code == 201, started.get_json()
+    instance_id = started.get_json()["id"]
+    wrong = api("admin").post(
+        "/messages", json={"name": "case_receipt", "correlation": {"case_no": "MSG-0"}}
+    )
+    assert wrong.status_code == 404 and _is_error(wrong.get_json(), "not_found")
+    message = {"name": "case_receipt", "correlation": {"case_no": "MSG-1"}, "payload": {"ok": 1}}
+    outsider = api("scjg_officer1").post("/messages", json=message)
+    assert outsider.status_code == 404 and _is_error(outsider.get_json(), "not_found")
+    right = api("admin").post("/messages", json=message)
+    assert right.status_code == 202 and right.get_json() == {"delivered_to": [instance_id]}
+    tasks = api("admin").get(f"/instances/{instance_id}").get_json()["tasks"]
+    assert [t["bpmn_id"] for t in tasks if t["state"] == "open"] == ["confirm_receipt"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/instances", b"{not json"),
+        ("/instances", b"[1, 2]"),
+        ("/messages", b'"just a string"'),
+        ("/tasks/1/complete", b"{"),
+    ],
+)
+def test_malformed_json_is_400_with_the_error_shape(api: Any, path: str, body: bytes) -> None:
+    response = api("admin").post(path, data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert _is_error(response.get_json(), "invalid_json")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"data": {}}, "process_id"),
+        ({"process_id": 5}, "process_id"),
+        ({"process_id": PROCESS_ID, "data": [1]}, "data"),
+    ],
+)
+def test_wrongly_typed_members_are_400_naming_the_field(api: Any, body: Any, field: str) -> None:
+    response = api("admin").post("/instances", json=body)
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+
+
+@pytest.mark.parametrize("path", ["/nowhere", "/instances/abc", "/instances/%0Ax%3F", "/tasks/1/x"])
+def test_unknown_api_paths_answer_in_the_error_shape(api: Any, path: str) -> None:
+    response = api("admin").get(path)
+    assert response.status_code == 404
+    assert _is_error(response.get_json(), "not_found")
+
+
+def test_huge_ids_are_404_not_500(api: Any) -> None:
+    assert api("admin").get(f"/instances/{2**70}").status_code == 404
+    assert api("admin").post(f"/tasks/{2**70}/complete", json={}).status_code == 404
+    assert api("admin").get(f"/instances/{2**63}").status_code == 404

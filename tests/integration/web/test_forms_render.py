@@ -1,0 +1,340 @@
+"""The one form macro: every supported JSON Schema shape renders, and posts coerce back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment
+from jinja2 import FileSystemLoader
+from jinja2 import select_autoescape
+from werkzeug.datastructures import MultiDict
+
+from web.form_input import CoercionError
+from web.form_input import coerce_form
+from web.form_input import values_from_form
+from web.form_input import wants_more_rows
+from web.forms_render import build_fields
+from web.forms_render import display_rows
+from web.forms_render import place_errors
+from web.forms_render import values_from_data
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "web" / "templates"
+
+SCHEMA = {
+    "title": "测试表单",
+    "type": "object",
+    "required": ["case_no", "decision", "count"],
+    "properties": {
+        "case_no": {"type": "string", "title": "案件编号", "maxLength": 40},
+        "summary": {"type": "string", "title": "案情摘要", "x-widget": "textarea"},
+        "long_text": {"type": "string", "title": "长文本", "maxLength": 2000},
+        "count": {"type": "integer", "title": "数量", "minimum": 1},
+        "amount": {"type": "number", "title": "金额"},
+        "urgent": {"type": "boolean", "title": "紧急"},
+        "found_on": {"type": "string", "format": "date", "title": "发现日期"},
+        "meet_at": {"type": "string", "format": "date-time", "title": "会商时间"},
+        "decision": {
+            "title": "决定",
+            "oneOf": [
+                {"const": "approve", "title": "批准"},
+                {"const": "reject", "title": "不批准"},
+            ],
+        },
+        "agency": {
+            "type": "string",
+            "title": "机关",
+            "oneOf": [{"const": f"YJS-{i}", "title": f"机关{i}"} for i in range(6)],
+        },
+        "names": {"type": "array", "title": "人员", "items": {"type": "string"}},
+        "fields": {
+            "type": "array",
+            "title": "执法领域",
+            "items": {
+                "oneOf": [{"const": "food", "title": "食品"}, {"const": "drug", "title": "药品"}]
+            },
+        },
+        "party": {
+            "type": "object",
+            "title": "当事人",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "title": "名称"},
+                "credit_code": {"type": "string", "title": "统一社会信用代码"},
+            },
+        },
+        "signed_at": {
+            "type": "string",
+            "format": "date-time",
+            "title": "签收时间",
+            "x-xietong-stamp": True,
+        },
+    },
+}
+
+
+def render(fields, general=()):
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    template = env.from_string(
+        '{% import "_macros/form.html" as forms %}{{ forms.render_form(fields, general) }}'
+    )
+    return template.render(fields=fields, general=general)
+
+
+def widgets(fields):
+    return {f.name: f.widget for f in fields}
+
+
+def test_each_schema_shape_gets_its_widget():
+    assert widgets(build_fields(SCHEMA)) == {
+        "case_no": "text",
+        "summary": "textarea",
+        "long_text": "textarea",
+        "count": "integer",
+        "amount": "number",
+        "urgent": "checkbox",
+        "found_on": "date",
+        "meet_at": "datetime",
+        "decision": "radios",
+        "agency": "select",
+        "names": "lines",
+        "fields": "checkboxes",
+        "party": "fieldset",
+        "signed_at": "stamp",
+    }
+
+
+def test_rendered_form_has_inputs_required_markers_and_stamp_note():
+    html = render(build_fields(SCHEMA))
+    assert 'type="datetime-local" id="f-meet_at" name="meet_at"' in html
+    assert 'type="date" id="f-found_on"' in html
+    assert 'type="number" id="f-count" name="count" value="" min="1" required' in html
+    assert '<textarea id="f-summary" name="summary"' in html
+    assert '<input type="radio" name="decision" value="reject" required> 不批准' in html
+    assert '<option value="YJS-5">机关5</option>' in html
+    assert '<input type="checkbox" name="fields" value="drug"> 药品' in html
+    assert "<legend>当事人</legend>" in html
+    assert 'name="party.name"' in html
+    assert "提交时自动记录" in html
+    assert 'name="signed_at"' not in html
+    assert html.count('class="required"') == 4  # case_no, count, decision, party.name
+
+
+def test_prefill_shows_data_in_local_time_and_lines():
+    data = {
+        "meet_at": "2026-03-01T02:30:00+00:00",
+        "names": ["zhang", "li"],
+        "fields": ["food"],
+        "urgent": True,
+        "party": {"name": "某公司"},
+    }
+    html = render(build_fields(SCHEMA, values_from_data(SCHEMA, data)))
+    assert 'value="2026-03-01T10:30"' in html
+    assert ">zhang\nli</textarea>" in html
+    assert 'value="food" checked' in html
+    assert 'id="f-urgent" name="urgent" value="true" checked' in html
+    assert 'name="party.name" value="某公司"' in html
+
+
+def test_posted_strings_become_json_types():
+    form = MultiDict(
+        [
+            ("case_no", " A-1 "),
+            ("count", "3"),
+            ("amount", "2.5"),
+            ("urgent", "true"),
+            ("found_on", "2026-02-03"),
+            ("meet_at", "2026-03-01T10:30"),
+            ("decision", "approve"),
+            ("names", "zhang\r\n\r\nli\r\n"),
+            ("fields", "food"),
+            ("fields", "drug"),
+            ("party.name", "某公司"),
+            ("party.credit_code", ""),
+            ("signed_at", "2020-01-01T00:00"),
+        ]
+    )
+    assert coerce_form(SCHEMA, form) == {
+        "case_no": "A-1",
+        "count": 3,
+        "amount": 2.5,
+        "urgent": True,
+        "found_on": "2026-02-03",
+        "meet_at": "2026-03-01T10:30:00+08:00",
+        "decision": "approve",
+        "names": ["zhang", "li"],
+        "fields": ["food", "drug"],
+        "party": {"name": "某公司"},
+    }
+
+
+def test_unchecked_box_is_false_and_empty_inputs_are_left_out():
+    assert coerce_form(SCHEMA, MultiDict([("case_no", ""), ("count", "")])) == {
+        "urgent": False,
+        "fields": [],
+    }
+
+
+def test_values_that_are_not_their_type_become_field_errors():
+    form = MultiDict([("count", "三"), ("found_on", "2026-13-01"), ("amount", "x")])
+    with pytest.raises(CoercionError) as caught:
+        coerce_form(SCHEMA, form)
+    assert caught.value.field_errors == {
+        "count": "请输入整数",
+        "found_on": "请输入有效日期",
+        "amount": "请输入数字",
+    }
+
+
+def test_errors_are_shown_inline_and_typed_values_kept():
+    form = MultiDict([("case_no", "A-<1>"), ("count", "三"), ("party.name", "")])
+    placed, general = place_errors(
+        SCHEMA,
+        {"count": "请输入整数", "party/name": "必填", "names/1": "无此用户", "": "整体错误"},
+    )
+    assert placed == {"count": "请输入整数", "party.name": "必填", "names": "无此用户"}
+    assert general == ["整体错误"]
+    html = render(build_fields(SCHEMA, values_from_form(SCHEMA, form), placed), general)
+    assert 'value="A-&lt;1&gt;"' in html
+    assert 'value="三"' in html
+    assert '<p class="field-error" id="e-count" role="alert">请输入整数</p>' in html
+    assert 'aria-invalid="true"' in html
+    assert "<li>整体错误</li>" in html
+
+
+def test_submitted_data_reads_back_with_titles_and_labels():
+    data = {
+        "decision": "reject",
+        "urgent": False,
+        "names": ["zhang", "li"],
+        "party": {"name": "某公司", "credit_code": "X1"},
+        "meet_at": "2026-03-01T02:30:00+00:00",
+        "not_in_form": 1,
+    }
+    assert display_rows(SCHEMA, data) == [
+        ("紧急", "否"),
+        ("会商时间", "2026-03-01 10:30"),
+        ("决定", "不批准"),
+        ("人员", "zhang、li"),
+        ("当事人", "名称：某公司；统一社会信用代码：X1"),
+    ]
+
+
+TABLE_SCHEMA = {
+    "type": "object",
+    "required": ["goods"],
+    "properties": {
+        "goods": {
+            "type": "array",
+            "title": "涉案物品清单",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["item", "quantity"],
+                "properties": {
+                    "item": {"type": "string", "title": "物品"},
+                    "quantity": {"type": "integer", "title": "数量", "minimum": 1},
+                    "kind": {
+                        "title": "类别",
+                        "oneOf": [
+                            {"const": "food", "title": "食品"},
+                            {"const": "drug", "title": "药品"},
+                        ],
+                    },
+                    "sealed": {"type": "boolean", "title": "已封存"},
+                },
+            },
+        },
+        "matrix": {"type": "array", "title": "矩阵", "items": {"type": "array"}},
+    },
+}
+
+
+def test_a_list_of_objects_is_a_table_with_blank_rows():
+    fields = build_fields(TABLE_SCHEMA, values_from_data(TABLE_SCHEMA, {}))
+    assert widgets(fields) == {"goods": "table", "matrix": "json"}
+    html = render(fields)
+    assert [c.title for c in fields[0].children] == ["物品", "数量", "类别", "已封存"]
+    assert len(fields[0].rows) == 3
+    assert 'name="goods.2.sealed"' in html and 'name="goods.3.item"' not in html
+    assert '<select name="goods.0.kind" aria-label="类别（第1行）">' in html
+    assert 'name="_more_rows" value="goods"' in html
+
+
+def test_table_rows_prefill_from_data_plus_blank_rows():
+    data = {"goods": [{"item": "白酒", "quantity": 12, "kind": "food", "sealed": True}]}
+    fields = build_fields(TABLE_SCHEMA, values_from_data(TABLE_SCHEMA, data))
+    html = render(fields)
+    assert len(fields[0].rows) == 4
+    assert 'name="goods.0.item" value="白酒"' in html
+    assert '<option value="food" selected>食品</option>' in html
+    assert 'name="goods.0.sealed" value="true" aria-label="已封存（第1行）" checked' in html
+
+
+def test_blank_table_rows_are_dropped_and_the_rest_renumbered():
+    form = MultiDict(
+        [
+            ("goods.0.item", "白酒"),
+            ("goods.0.quantity", "12"),
+            ("goods.0.kind", "food"),
+            ("goods.0.sealed", "true"),
+            ("goods.1.item", " "),
+            ("goods.1.quantity", ""),
+            ("goods.2.item", "药品甲"),
+            ("goods.2.quantity", "3"),
+            ("goods.3.item", ""),
+            ("goods.4.quantity", ""),
+        ]
+    )
+    assert coerce_form(TABLE_SCHEMA, form) == {
+        "goods": [
+            {"item": "白酒", "quantity": 12, "kind": "food", "sealed": True},
+            {"item": "药品甲", "quantity": 3, "sealed": False},
+        ]
+    }
+    shown = build_fields(TABLE_SCHEMA, values_from_form(TABLE_SCHEMA, form))[0].rows
+    assert [row[0].value for row in shown] == ["白酒", "药品甲", "", "", ""]
+    assert coerce_form(TABLE_SCHEMA, MultiDict([("goods.0.item", "")])) == {"goods": []}
+
+
+def test_more_rows_button_adds_rows_and_keeps_what_was_typed():
+    form = MultiDict([("goods.0.item", "白酒"), ("goods.2.item", ""), ("_more_rows", "goods")])
+    assert wants_more_rows(form)
+    fields = build_fields(TABLE_SCHEMA, values_from_form(TABLE_SCHEMA, form))
+    assert len(fields[0].rows) == 7
+    assert fields[0].rows[0][0].value == "白酒"
+
+
+def test_table_cell_errors_land_on_their_cell():
+    with pytest.raises(CoercionError) as caught:
+        coerce_form(TABLE_SCHEMA, MultiDict([("goods.0.item", "白酒"), ("goods.0.quantity", "三")]))
+    assert caught.value.field_errors == {"goods.0.quantity": "请输入整数"}
+    placed, general = place_errors(
+        TABLE_SCHEMA, {"goods.1.quantity": "必填", "goods": "至少 1 项", "goods.1": "不允许"}
+    )
+    assert placed == {"goods.1.quantity": "必填", "goods": "至少 1 项；不允许"}
+    assert general == []
+    form = MultiDict([("goods.0.item", "a"), ("goods.1.item", "b")])
+    html = render(build_fields(TABLE_SCHEMA, values_from_form(TABLE_SCHEMA, form), placed))
+    assert '<p class="field-error" id="e-goods.1.quantity" role="alert">必填</p>' in html
+    assert '<p class="field-error" id="e-goods" role="alert">至少 1 项；不允许</p>' in html
+
+
+WORKFLOW_FORMS = sorted((TEMPLATES.parents[1] / "workflows").glob("*/forms/*.json"))
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FORMS, ids=lambda p: f"{p.parts[-3]}/{p.stem}")
+def test_every_deployed_form_renders_an_input_for_each_field(path: Path) -> None:
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    fields = build_fields(schema, values_from_data(schema, {}))
+    html = render(fields)
+    for f in fields:
+        assert f.widget != "json", f"{f.name} falls back to raw JSON"
+        expected = {
+            "stamp": f'id="f-{f.name}"',
+            "table": f'name="{f.name}.0.',
+            "fieldset": f'id="f-{f.name}"',
+        }.get(f.widget, f'name="{f.name}"')
+        assert expected in html, f.name
+    assert isinstance(coerce_form(schema, MultiDict()), dict)

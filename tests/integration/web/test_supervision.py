@@ -1,0 +1,135 @@
+"""监督: coordinators see every visible instance, filter them, and count them per organization."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+from engine.demo_accounts import DEMO_PASSWORD
+from engine.flags import Flag
+from engine.flags import FlagKind
+from engine.models import HumanTask
+from engine.models import InstanceStatus
+from engine.models import ProcessInstance
+from tests.integration.web.web_demo import PROCESS_ID
+from tests.integration.web.web_demo import deploy_web_demo
+from tests.integration.web.web_demo import open_task
+from tests.integration.web.web_demo import start_case
+
+Login = Callable[..., FlaskClient]
+
+
+@pytest.fixture(scope="module")
+def cases(
+    session_factory: sessionmaker[Session], demo_accounts: object, app: Flask
+) -> dict[str, int]:
+    """Four cases: two of 市场监管局 (one overdue), two of 应急管理局 (township, stalled)."""
+    deploy_web_demo(session_factory)
+    client = app.test_client()
+    ids: dict[str, int] = {}
+
+    def log_in(username: str) -> None:
+        client.get("/login")
+        with client.session_transaction() as flask_session:
+            token = flask_session["csrf_token"]
+        client.post(
+            "/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token}
+        )
+
+    log_in("scjg_officer1")
+    ids["late"] = start_case(client, "SUP-LATE")
+    ids["fine"] = start_case(client, "SUP-FINE")
+    log_in("yj_officer1")
+    ids["township"] = start_case(client, "SUP-TOWNSHIP", agency="YJS-YJ")
+    ids["stalled"] = start_case(client, "SUP-STALLED", agency="YJS-YJ")
+    now = datetime.now(UTC)
+    late_task = open_task(session_factory, ids["late"], "register_case")
+    with session_factory.begin() as session:
+        session.execute(
+            update(HumanTask)
+            .where(HumanTask.id == late_task.id)
+            .values(due_at=now - timedelta(hours=2))
+        )
+        session.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == ids["township"])
+            .values(township_code="TWP-WUQIA")
+        )
+        session.add(
+            Flag(
+                instance_id=ids["stalled"],
+                kind=FlagKind.STALLED,
+                reason="案件停滞",
+                since=now - timedelta(days=10),
+                raised_at=now,
+                dedupe_key=f"stalled:{ids['stalled']}:test",
+            )
+        )
+    return ids
+
+
+def _listed(page: str) -> set[int]:
+    return {int(n) for n in re.findall(r'data-instance-id="(\d+)"', page)}
+
+
+def test_coordinator_sees_instances_of_every_org_with_counts(
+    login: Login, cases: dict[str, int]
+) -> None:
+    page = login("sfj_coordinator").get("/supervision/").get_data(as_text=True)
+    assert set(cases.values()) <= _listed(page)
+    counts = page[page.index("各单位统计") : page.index("流程实例</h2>")]
+    assert "英吉沙县市场监督管理局" in counts and "英吉沙县应急管理局" in counts
+    scjg_row = counts[counts.index('data-org="YJS-SCJG"') :].split("</tr>")[0]
+    cells = re.findall(r'<td class="num">(.*?)</td>', scjg_row, re.S)
+    assert cells[0] == "2" and cells[1] == "2" and ">1</span>" in cells[2]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "excluded"),
+    [
+        (f"process={PROCESS_ID}", {"late", "fine", "township", "stalled"}, set()),
+        ("process=no_such_process", set(), {"late", "fine", "township", "stalled"}),
+        ("org=YJS-SCJG", {"late", "fine"}, {"township", "stalled"}),
+        ("township=TWP-WUQIA", {"township"}, {"late", "fine", "stalled"}),
+        ("overdue=1", {"late"}, {"fine", "township", "stalled"}),
+        ("stalled=1", {"stalled"}, {"late", "fine", "township"}),
+        (f"status={InstanceStatus.COMPLETED}", set(), {"late", "fine", "township", "stalled"}),
+        (f"status={InstanceStatus.RUNNING}&org=YJS-YJ", {"township", "stalled"}, {"late", "fine"}),
+    ],
+)
+def test_filters_narrow_the_list(
+    login: Login, cases: dict[str, int], query: str, expected: set[str], excluded: set[str]
+) -> None:
+    listed = _listed(login("sfj_coordinator").get(f"/supervision/?{query}").get_data(as_text=True))
+    assert {cases[k] for k in expected} <= listed
+    assert not {cases[k] for k in excluded} & listed
+
+
+def test_overdue_and_stalled_instances_are_marked(login: Login, cases: dict[str, int]) -> None:
+    page = login("sfj_coordinator").get("/supervision/").get_data(as_text=True)
+    assert f'data-instance-id="{cases["late"]}" class="overdue"' in page
+    assert f'data-instance-id="{cases["fine"]}" class="overdue"' not in page
+    stalled_row = page[page.index(f'data-instance-id="{cases["stalled"]}"') :].split("</tr>")[0]
+    assert "停滞" in stalled_row
+
+
+def test_other_users_only_see_what_they_may_see(login: Login, cases: dict[str, int]) -> None:
+    listed = _listed(login("yj_officer1").get("/supervision/").get_data(as_text=True))
+    assert {cases["township"], cases["stalled"]} <= listed
+    assert not {cases["late"], cases["fine"]} & listed
+
+
+def test_unknown_filter_values_are_ignored(login: Login, cases: dict[str, int]) -> None:
+    response = login("sfj_coordinator").get("/supervision/?status=bogus&overdue=yes")
+    assert response.status_code == 200
+    assert set(cases.values()) <= _listed(response.get_data(as_text=True))

@@ -1,0 +1,315 @@
+"""JSON API under /api/v1 for other systems: bearer tokens, errors as {code, message, fields}.
+
+Every view answers JSON, including its errors; an instance the caller may not see answers 404
+exactly like one that does not exist. The OpenAPI document (web/openapi.py) describes it all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint
+from flask import jsonify
+from flask import request
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
+
+from engine import access
+from engine import inbox
+from engine import instances
+from engine import processes
+from engine.errors import Conflict
+from engine.errors import DomainRuleViolation
+from engine.errors import EngineError
+from engine.errors import InvalidTaskData
+from engine.errors import NotAllowed
+from engine.errors import NotFound
+from engine.errors import Problem
+from engine.errors import ScriptFailed
+from engine.errors import WorkflowDefinitionError
+from engine.models import HumanTask
+from engine.models import ProcessDefinition
+from engine.models import ProcessInstance
+from engine.models import Role
+from engine.models import User
+from web.auth import api_user
+from web.errors import api_body
+from web.labels import error_label
+from web.openapi import openapi_document
+from web.session import get_session
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+XML_TYPES = frozenset({"application/xml", "text/xml", "application/bpmn+xml"})
+MAX_ID = 2**63 - 1  # ids beyond the database's BIGINT cannot exist
+
+STATUS_BY_ERROR: tuple[tuple[type[EngineError], int], ...] = (
+    (NotFound, 404),
+    (NotAllowed, 403),
+    (Conflict, 409),
+    (InvalidTaskData, 422),
+    (DomainRuleViolation, 422),
+    (WorkflowDefinitionError, 422),
+    (ScriptFailed, 422),
+)
+
+HTTP_MESSAGES = {
+    400: "请求无效。",
+    401: "缺少或无效的访问令牌。",
+    403: "您无权进行此操作。",
+    404: "未找到该记录。",
+    405: "不支持此请求方法。",
+    409: "该事项已被他人处理或已发生变化。",
+    413: "请求体过大。",
+    415: "请求体类型不受支持。",
+}
+
+
+class ApiError(Exception):
+    """An error the API answers directly: status, code, Chinese message, field errors."""
+
+    def __init__(
+        self, status: int, code: str, message: str, fields: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = dict(fields or {})
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> ResponseReturnValue:
+    return api_body(exc.code, exc.message, exc.fields), exc.status
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "element": problem.element,
+        "message": problem.message,
+    }
+
+
+@bp.errorhandler(EngineError)
+def _engine_error(exc: EngineError) -> ResponseReturnValue:
+    get_session().rollback()
+    status = next((s for kind, s in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
+    logger.info("api: %s on %s %s: %s", exc.code, request.method, request.path, exc)
+    fields: dict[str, str] = getattr(exc, "field_errors", None) or {}
+    body = api_body(exc.code, error_label(exc.code), fields)
+    if isinstance(exc, WorkflowDefinitionError):
+        body["problems"] = [_problem_json(p) for p in exc.problems]
+    return body, status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    status = exc.code or 400
+    message = HTTP_MESSAGES.get(status, HTTP_MESSAGES[400])
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    return api_body(f"http_{status}", message), status, headers
+
+
+@bp.before_request
+def _require_token() -> ResponseReturnValue | None:
+    if request.endpoint in PUBLIC_ENDPOINTS or api_user() is not None:
+        return None
+    return api_body("unauthorized", HTTP_MESSAGES[401]), 401, {"WWW-Authenticate": "Bearer"}
+
+
+def _user() -> User:
+    user = api_user()
+    if user is None:
+        raise ApiError(401, "unauthorized", HTTP_MESSAGES[401])
+    return user
+
+
+def _json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。")
+    return body
+
+
+def _field(body: Mapping[str, Any], key: str, kind: type, *, required: bool = True) -> Any:
+    """A top-level body member of the given JSON type ({} for a missing optional object)."""
+    if key not in body:
+        if required:
+            raise ApiError(400, "invalid_request", "请求缺少必填项。", {key: "必填"})
+        return kind()
+    value = body[key]
+    if not isinstance(value, kind):
+        raise ApiError(400, "invalid_request", "请求项类型不正确。", {key: "类型不正确"})
+    return value
+
+
+def _checked_id(value: int) -> int:
+    if value > MAX_ID:
+        raise ApiError(404, "not_found", HTTP_MESSAGES[404])
+    return value
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def process_json(user: User, definition: ProcessDefinition) -> dict[str, Any]:
+    manifest = definition.manifest or {}
+    return {
+        "process_id": definition.process_id,
+        "version": definition.version,
+        "title": manifest.get("title") or definition.name or definition.process_id,
+        "confidential": bool(manifest.get("confidential", False)),
+        "startable": processes.may_start(user, definition),
+        "start_form": definition.forms.get("start"),
+    }
+
+
+def task_json(task: HumanTask) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "instance_id": task.instance_id,
+        "process_id": task.process_id,
+        "bpmn_id": task.bpmn_id,
+        "name": task.name,
+        "lane": task.lane,
+        "state": str(task.status),
+        "due_at": _iso(task.due_at),
+    }
+
+
+def instance_json(session: Session, instance: ProcessInstance) -> dict[str, Any]:
+    """The instance as the API shows it, read afresh from the database."""
+    session.expire_all()
+    return {
+        "id": instance.id,
+        "process_id": instance.process_id,
+        "version": instance.definition.version,
+        "title": instance.title,
+        "status": str(instance.status),
+        "started_at": _iso(instance.started_at),
+        "completed_at": _iso(instance.completed_at),
+        "data": instances.instance_data(session, instance),
+        "tasks": [task_json(t) for t in instances.list_tasks(session, instance.id)],
+    }
+
+
+class AnyPathConverter(PathConverter):
+    """Like `path`, but also matching newlines, so that every unknown /api/v1 URL lands here."""
+
+    regex = "(?s:.+)"
+    part_isolating = False
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["any_path"] = AnyPathConverter
+
+
+@bp.route("/<any_path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(unknown: str) -> ResponseReturnValue:
+    """Unknown /api/v1 paths (and ids that are not integers) answer in the API's error shape."""
+    return api_body("not_found", HTTP_MESSAGES[404]), 404
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document())
+
+
+def _bpmn_body() -> tuple[bytes, str]:
+    if request.mimetype not in XML_TYPES:
+        raise ApiError(415, "unsupported_media_type", HTTP_MESSAGES[415])
+    xml = request.get_data()
+    filename = request.args.get("filename") or "upload.bpmn"
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = Problem(filename, None, None, "the file is not UTF-8")
+        raise WorkflowDefinitionError([problem]) from exc
+    return xml, filename
+
+
+@bp.post("/processes")
+def deploy_process() -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    if user.role != Role.ADMIN:
+        raise ApiError(403, "not_allowed", HTTP_MESSAGES[403])
+    xml, filename = _bpmn_body()
+    definition = processes.deploy_upload(session, xml=xml, filename=filename, actor=user.username)
+    session.commit()
+    return {"process_id": definition.process_id, "version": definition.version}, 201
+
+
+@bp.get("/processes")
+def list_processes() -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    return jsonify([process_json(user, d) for d in processes.list_processes(session)])
+
+
+@bp.post("/instances")
+def start_instance() -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    body = _json_object()
+    process_id = _field(body, "process_id", str)
+    data = _field(body, "data", dict, required=False)
+    instance = instances.start_instance(session, process_id=process_id, data=data, user=user)
+    session.commit()
+    return instance_json(session, instance), 201
+
+
+@bp.get("/instances/<int:instance_id>")
+def get_instance(instance_id: int) -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    instance = access.get_visible_instance(session, user, _checked_id(instance_id))
+    session.commit()  # keeps the audit record of a confidential read
+    return instance_json(session, instance)
+
+
+@bp.get("/tasks")
+def list_tasks() -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    return jsonify([task_json(t) for t in inbox.list_open_tasks(session, user)])
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete_task(task_id: int) -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    data = _field(_json_object(), "data", dict, required=False)
+    task = session.get(HumanTask, _checked_id(task_id))
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    access.get_visible_instance(session, user, task.instance_id)
+    instance = instances.complete_task(session, task_id=task_id, data=data, user=user)
+    session.commit()
+    return instance_json(session, instance)
+
+
+@bp.post("/messages")
+def deliver_message() -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    body = _json_object()
+    name = _field(body, "name", str)
+    correlation = _field(body, "correlation", dict, required=False)
+    payload = _field(body, "payload", dict, required=False)
+    delivered = instances.deliver_message(
+        session,
+        name=name,
+        correlation=correlation,
+        payload=payload,
+        actor=user.username,
+        user=user,
+    )
+    session.commit()
+    return {"delivered_to": delivered}, 202

@@ -1,0 +1,217 @@
+"""发起 and the instance page: start a process, then follow it on its diagram and timeline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from lxml import etree
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from engine import access
+from engine import diagram
+from engine import flags
+from engine import instances
+from engine import processes
+from engine.errors import DomainRuleViolation
+from engine.errors import InvalidTaskData
+from engine.errors import NotAllowed
+from engine.errors import NotFound
+from engine.models import AuditEvent
+from engine.models import HumanTask
+from engine.models import ProcessDefinition
+from engine.models import ProcessInstance
+from engine.models import TaskStatus
+from engine.models import User
+from web.auth import login_required
+from web.filters import LOCAL_TZ
+from web.form_input import CoercionError
+from web.form_input import coerce_form
+from web.form_input import values_from_form
+from web.form_input import wants_more_rows
+from web.forms_render import DisplayValue
+from web.forms_render import build_fields
+from web.forms_render import place_errors
+from web.forms_render import values_from_data
+from web.labels import error_label
+from web.session import get_session
+from web.task_display import signed_in_user
+from web.task_display import task_rows
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("instances", __name__, url_prefix="/instances")
+
+EMPTY_FORM = {"type": "object", "properties": {}}
+# Audit kinds left out of the timeline: one per script or gateway step, noise to a reader.
+QUIET_KINDS = frozenset({"engine_step"})
+SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+@bp.get("/new")
+@login_required
+def start_list() -> str:
+    session, user = get_session(), signed_in_user()
+    return render_template(
+        "instances/new.html", definitions=processes.startable_processes(session, user)
+    )
+
+
+def _startable(session: Session, user: User, process_id: str) -> ProcessDefinition:
+    for definition in processes.startable_processes(session, user):
+        if definition.process_id == process_id:
+            return definition
+    abort(404)
+
+
+def _render_start(
+    definition: ProcessDefinition,
+    schema: Mapping[str, Any],
+    values: Mapping[str, DisplayValue],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    placed, general = place_errors(schema, errors or {})
+    page = render_template(
+        "instances/start.html",
+        definition=definition,
+        schema=schema,
+        fields=build_fields(schema, values, placed),
+        general_errors=general,
+    )
+    return page, status
+
+
+@bp.get("/new/<process_id>")
+@login_required
+def start_form(process_id: str) -> tuple[str, int]:
+    session, user = get_session(), signed_in_user()
+    definition = _startable(session, user, process_id)
+    schema = processes.get_start_form(session, process_id) or EMPTY_FORM
+    return _render_start(definition, schema, values_from_data(schema, {}))
+
+
+@bp.post("/new/<process_id>")
+@login_required
+def start(process_id: str) -> Response | tuple[str, int]:
+    session, user = get_session(), signed_in_user()
+    definition = _startable(session, user, process_id)
+    schema = processes.get_start_form(session, process_id) or EMPTY_FORM
+    if wants_more_rows(request.form):
+        return _render_start(definition, schema, values_from_form(schema, request.form))
+    try:
+        data = coerce_form(schema, request.form)
+        instance = instances.start_instance(session, process_id=process_id, data=data, user=user)
+    except (CoercionError, InvalidTaskData, DomainRuleViolation) as exc:
+        session.rollback()
+        errors = dict(getattr(exc, "field_errors", {}) or {}) or {"_form": error_label(exc.code)}
+        values = values_from_form(schema, request.form)
+        return _render_start(definition, schema, values, errors, status=422)
+    except NotAllowed as exc:
+        session.rollback()
+        flash(error_label(exc.code), "error")
+        return redirect(url_for("instances.start_list"))
+    session.commit()
+    flash(f"已发起「{definition.manifest.get('title') or definition.name}」。", "success")
+    return redirect(url_for("instances.show", instance_id=instance.id))
+
+
+def _diagram_svg(
+    session: Session, instance: ProcessInstance, open_tasks: list[HumanTask]
+) -> Markup | None:
+    """The instance's diagram with its marks, or None when the model has no drawable diagram."""
+    xml, process_id = instances.diagram_source(session, instance)
+    marks = instances.diagram_marks(session, instance)
+    due_labels = {
+        t.bpmn_id: "期限 " + t.due_at.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
+        for t in open_tasks
+        if t.due_at is not None
+    }
+    try:
+        svg = diagram.render_svg(xml, process_id, marks, due_labels)
+    except ValueError:
+        logger.warning("instance %s: diagram of %s cannot be drawn", instance.id, process_id)
+        return None
+    return Markup(svg)  # noqa: S704 - built by lxml in engine.diagram, every name escaped
+
+
+def _element_names(session: Session, instance: ProcessInstance) -> dict[str, str]:
+    """BPMN element id to its Chinese name, for the timeline."""
+    xml, _process_id = instances.diagram_source(session, instance)
+    try:
+        root = etree.fromstring(xml, SAFE_XML)
+    except etree.XMLSyntaxError:
+        return {}
+    return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
+
+
+def _field_titles(definition: ProcessDefinition) -> dict[str, str]:
+    """Data key to the Chinese title some form of the process gives it."""
+    return {
+        key: str(prop.get("title", key))
+        for form in definition.forms.values()
+        for key, prop in (form.get("properties") or {}).items()
+    }
+
+
+def _display_names(session: Session, audit: list[AuditEvent]) -> dict[str, str]:
+    usernames = {e.actor for e in audit}
+    if not usernames:
+        return {}
+    users = session.scalars(select(User).where(User.username.in_(usernames)))
+    return {u.username: u.display_name or u.username for u in users}
+
+
+def _open_tasks(session: Session, instance: ProcessInstance) -> list[HumanTask]:
+    stmt = (
+        select(HumanTask)
+        .where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN)
+        .order_by(HumanTask.created_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def _visible_links(
+    session: Session, user: User, instance: ProcessInstance
+) -> list[ProcessInstance]:
+    links = instances.linked_instances(session, instance)
+    return [i for i in links if access.can_view_instance(session, user, i)]
+
+
+@bp.get("/<int:instance_id>")
+@login_required
+def show(instance_id: int) -> str:
+    session, user = get_session(), signed_in_user()
+    try:
+        instance = access.get_visible_instance(session, user, instance_id)
+    except NotFound:
+        abort(404)
+    session.commit()  # keeps the audit record of a confidential read
+    open_tasks = _open_tasks(session, instance)
+    audit = [e for e in instances.list_audit(session, instance.id) if e.kind not in QUIET_KINDS]
+    return render_template(
+        "instances/show.html",
+        instance=instance,
+        svg=_diagram_svg(session, instance, open_tasks),
+        open_rows=task_rows(session, open_tasks, now=datetime.now(UTC)),
+        audit=audit,
+        flags=flags.open_flags(session, instance.id),
+        names=_element_names(session, instance),
+        links=_visible_links(session, user, instance),
+        data=instances.instance_data(session, instance),
+        titles=_field_titles(instance.definition),
+        people=_display_names(session, audit),
+    )

@@ -1,0 +1,272 @@
+"""The hand-written OpenAPI 3.0 document of the /api/v1 JSON API (served by web.api).
+
+Keep it in step with web/api.py: tests/integration/web/test_schemathesis.py checks every
+response against it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _error(description: str, schema: str = "Error") -> dict[str, Any]:
+    return {"description": description, "content": _json(_ref(schema))}
+
+
+ERRORS: dict[str, dict[str, Any]] = {
+    "400": _error("请求体不是 JSON 对象，或缺少必填项、类型不正确"),
+    "401": _error("缺少或无效的访问令牌"),
+    "403": _error("无权进行此操作"),
+    "404": _error("记录不存在或无权查看"),
+    "409": _error("任务已不在待办状态"),
+    "415": _error("请求体类型不受支持"),
+    "422": _error("数据未通过表单校验，fields 列出各字段的错误"),
+}
+
+
+def _errors(*statuses: str) -> dict[str, dict[str, Any]]:
+    return {status: ERRORS[status] for status in ("401", *statuses)}
+
+
+ID = {"type": "integer", "format": "int64", "minimum": 1}
+TIMESTAMP = {"type": "string", "format": "date-time", "nullable": True}
+DATA = {"type": "object", "additionalProperties": True, "description": "流程数据（各字段见表单）"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["code", "message", "fields"],
+        "properties": {
+            "code": {"type": "string", "description": "稳定的英文错误代码"},
+            "message": {"type": "string", "description": "中文说明"},
+            "fields": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "字段路径到错误说明",
+            },
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["file", "line", "element", "message"],
+        "properties": {
+            "file": {"type": "string"},
+            "line": {"type": "integer", "nullable": True},
+            "element": {"type": "string", "nullable": True},
+            "message": {"type": "string"},
+        },
+    },
+    "DeployError": {
+        "allOf": [
+            _ref("Error"),
+            {
+                "type": "object",
+                "properties": {"problems": {"type": "array", "items": _ref("Problem")}},
+            },
+        ]
+    },
+    "Deployed": {
+        "type": "object",
+        "required": ["process_id", "version"],
+        "properties": {"process_id": {"type": "string"}, "version": {"type": "integer"}},
+    },
+    "Process": {
+        "type": "object",
+        "required": ["process_id", "version", "title", "confidential", "startable", "start_form"],
+        "properties": {
+            "process_id": {"type": "string"},
+            "version": {"type": "integer"},
+            "title": {"type": "string"},
+            "confidential": {"type": "boolean"},
+            "startable": {"type": "boolean", "description": "调用者能否发起"},
+            "start_form": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": True,
+                "description": "发起表单（JSON Schema）",
+            },
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": ["id", "instance_id", "process_id", "bpmn_id", "name", "lane", "state"],
+        "properties": {
+            "id": ID,
+            "instance_id": ID,
+            "process_id": {"type": "string"},
+            "bpmn_id": {"type": "string"},
+            "name": {"type": "string"},
+            "lane": {"type": "string", "nullable": True},
+            "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+            "due_at": TIMESTAMP,
+        },
+    },
+    "Instance": {
+        "type": "object",
+        "required": ["id", "process_id", "version", "status", "data", "tasks"],
+        "properties": {
+            "id": ID,
+            "process_id": {"type": "string"},
+            "version": {"type": "integer"},
+            "title": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": ["running", "waiting", "completed", "error", "cancelled"],
+            },
+            "started_at": TIMESTAMP,
+            "completed_at": TIMESTAMP,
+            "data": DATA,
+            "tasks": {"type": "array", "items": _ref("Task")},
+        },
+    },
+    "StartInstance": {
+        "type": "object",
+        "required": ["process_id"],
+        "properties": {"process_id": {"type": "string"}, "data": DATA},
+    },
+    "CompleteTask": {"type": "object", "properties": {"data": DATA}},
+    "Message": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "description": "BPMN 消息名称"},
+            "correlation": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": '关联字段，如 {"case_no": "X"}',
+            },
+            "payload": {"type": "object", "additionalProperties": True},
+        },
+    },
+    "Delivered": {
+        "type": "object",
+        "required": ["delivered_to"],
+        "properties": {"delivered_to": {"type": "array", "items": ID}},
+    },
+}
+
+JSON_BODY_ERRORS = ("400", "404", "422")
+
+PATHS: dict[str, Any] = {
+    "/processes": {
+        "get": {
+            "operationId": "listProcesses",
+            "summary": "已部署流程（每个流程的最新版本）",
+            "responses": {
+                "200": {
+                    "description": "流程列表",
+                    "content": _json({"type": "array", "items": _ref("Process")}),
+                },
+                **_errors(),
+            },
+        },
+        "post": {
+            "operationId": "deployProcess",
+            "summary": "部署一个 BPMN 文件（仅系统管理员）",
+            "parameters": [
+                {
+                    "name": "filename",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "问题报告中使用的文件名",
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/xml": {"schema": {"type": "string"}}},
+            },
+            "responses": {
+                "201": {"description": "已部署", "content": _json(_ref("Deployed"))},
+                **_errors("403", "415"),
+                "422": _error("流程定义有误，problems 列出每个问题", "DeployError"),
+            },
+        },
+    },
+    "/instances": {
+        "post": {
+            "operationId": "startInstance",
+            "summary": "发起流程",
+            "requestBody": {"required": True, "content": _json(_ref("StartInstance"))},
+            "responses": {
+                "201": {"description": "已发起", "content": _json(_ref("Instance"))},
+                **_errors("403", *JSON_BODY_ERRORS),
+            },
+        }
+    },
+    "/instances/{instance_id}": {
+        "get": {
+            "operationId": "getInstance",
+            "summary": "流程实例（仅限调用者可见的）",
+            "parameters": [{"name": "instance_id", "in": "path", "required": True, "schema": ID}],
+            "responses": {
+                "200": {"description": "流程实例", "content": _json(_ref("Instance"))},
+                **_errors("404"),
+            },
+        }
+    },
+    "/tasks": {
+        "get": {
+            "operationId": "listOpenTasks",
+            "summary": "调用者的待办",
+            "responses": {
+                "200": {
+                    "description": "待办任务",
+                    "content": _json({"type": "array", "items": _ref("Task")}),
+                },
+                **_errors(),
+            },
+        }
+    },
+    "/tasks/{task_id}/complete": {
+        "post": {
+            "operationId": "completeTask",
+            "summary": "办理任务",
+            "parameters": [{"name": "task_id", "in": "path", "required": True, "schema": ID}],
+            "requestBody": {"required": True, "content": _json(_ref("CompleteTask"))},
+            "responses": {
+                "200": {"description": "办理后的流程实例", "content": _json(_ref("Instance"))},
+                **_errors("403", "409", *JSON_BODY_ERRORS),
+            },
+        }
+    },
+    "/messages": {
+        "post": {
+            "operationId": "deliverMessage",
+            "summary": "向等待该消息的流程投递消息",
+            "requestBody": {"required": True, "content": _json(_ref("Message"))},
+            "responses": {
+                "202": {"description": "已投递", "content": _json(_ref("Delivered"))},
+                **_errors("403", *JSON_BODY_ERRORS),
+            },
+        }
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.0 document of /api/v1 (a fresh copy each call)."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "英吉沙县行政执法协同平台 API",
+            "version": "1.0.0",
+            "description": "以 Bearer 令牌调用；错误统一为 {code, message, fields}。",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": copy.deepcopy(SCHEMAS),
+        },
+        "paths": copy.deepcopy(PATHS),
+    }

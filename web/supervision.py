@@ -1,0 +1,181 @@
+"""监督: the coordinators' view over every instance they may see, with filters and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint
+from flask import render_template
+from flask import request
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import case
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import access
+from engine import accounts
+from engine import processes
+from engine.flags import Flag
+from engine.flags import FlagKind
+from engine.models import HumanTask
+from engine.models import InstanceParty
+from engine.models import InstanceStatus
+from engine.models import OrgType
+from engine.models import ProcessInstance
+from engine.models import TaskStatus
+from web.auth import login_required
+from web.session import get_session
+from web.task_display import signed_in_user
+
+bp = Blueprint("supervision", __name__, url_prefix="/supervision")
+
+PAGE_LIMIT = 200
+ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+
+
+@dataclass(frozen=True)
+class SupervisionFilters:
+    """The filters of the 监督 page, from the query string (unknown values are dropped)."""
+
+    process_id: str | None = None
+    org_code: str | None = None
+    township_code: str | None = None
+    status: str | None = None
+    overdue: bool = False
+    stalled: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any) -> SupervisionFilters:
+        status = args.get("status") or None
+        return cls(
+            process_id=args.get("process") or None,
+            org_code=args.get("org") or None,
+            township_code=args.get("township") or None,
+            status=status if status in set(InstanceStatus) else None,
+            overdue=args.get("overdue") == "1",
+            stalled=args.get("stalled") == "1",
+        )
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """Instances with an open task past its due moment."""
+    return exists().where(
+        HumanTask.instance_id == ProcessInstance.id,
+        HumanTask.status == TaskStatus.OPEN,
+        HumanTask.due_at < now,
+    )
+
+
+def stalled_clause() -> ColumnElement[bool]:
+    """Instances with an open stalled flag (raised by engine.flags' stall job)."""
+    return exists().where(
+        Flag.instance_id == ProcessInstance.id,
+        Flag.kind == FlagKind.STALLED,
+        Flag.cleared_at.is_(None),
+    )
+
+
+def _org_clause(org_code: str) -> ColumnElement[bool]:
+    party = exists().where(
+        InstanceParty.instance_id == ProcessInstance.id, InstanceParty.org_code == org_code
+    )
+    return or_(ProcessInstance.started_org == org_code, party)
+
+
+def filtered(base: Select[Any], f: SupervisionFilters, now: datetime) -> Select[Any]:
+    """The visible instances narrowed by the page's filters."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.process_id:
+        conditions.append(ProcessInstance.process_id == f.process_id)
+    if f.org_code:
+        conditions.append(_org_clause(f.org_code))
+    if f.township_code:
+        conditions.append(ProcessInstance.township_code == f.township_code)
+    if f.status:
+        conditions.append(ProcessInstance.status == f.status)
+    if f.overdue:
+        conditions.append(overdue_clause(now))
+    if f.stalled:
+        conditions.append(stalled_clause())
+    return base.where(*conditions)
+
+
+@dataclass(frozen=True)
+class OrgCount:
+    org_code: str | None
+    total: int
+    active: int
+    overdue: int
+
+
+def counts_by_org(session: Session, stmt: Select[Any], now: datetime) -> list[OrgCount]:
+    """Per starting organization: how many instances, how many active, how many overdue."""
+    ids = stmt.with_only_columns(ProcessInstance.id).subquery()
+    active = case((ProcessInstance.status.in_(ACTIVE_STATUSES), 1), else_=0)
+    late = case((overdue_clause(now), 1), else_=0)
+    rows = session.execute(
+        select(ProcessInstance.started_org, func.count(), func.sum(active), func.sum(late))
+        .where(ProcessInstance.id.in_(select(ids.c.id)))
+        .group_by(ProcessInstance.started_org)
+        .order_by(func.count().desc(), ProcessInstance.started_org)
+    )
+    return [OrgCount(org, total, int(act or 0), int(over or 0)) for org, total, act, over in rows]
+
+
+def _overdue_ids(session: Session, ids: list[int], now: datetime) -> set[int]:
+    if not ids:
+        return set()
+    stmt = select(HumanTask.instance_id).where(
+        HumanTask.instance_id.in_(ids), HumanTask.status == TaskStatus.OPEN, HumanTask.due_at < now
+    )
+    return set(session.scalars(stmt))
+
+
+def _flag_kinds(session: Session, ids: list[int]) -> dict[int, set[str]]:
+    """Instance id to the kinds of its open flags."""
+    kinds: dict[int, set[str]] = {}
+    if ids:
+        rows = session.execute(
+            select(Flag.instance_id, Flag.kind).where(
+                Flag.instance_id.in_(ids), Flag.cleared_at.is_(None)
+            )
+        )
+        for instance_id, kind in rows:
+            kinds.setdefault(instance_id, set()).add(str(kind))
+    return kinds
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    session, user = get_session(), signed_in_user()
+    now = datetime.now(UTC)
+    f = SupervisionFilters.from_args(request.args)
+    stmt = filtered(access.visible_instances(session, user), f, now)
+    listed = list(
+        session.scalars(stmt.order_by(ProcessInstance.started_at.desc()).limit(PAGE_LIMIT))
+    )
+    total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+    orgs = accounts.list_orgs(session)
+    return render_template(
+        "supervision/index.html",
+        filters=f,
+        instances=listed,
+        total=total,
+        limit=PAGE_LIMIT,
+        overdue_ids=_overdue_ids(session, [i.id for i in listed], now),
+        counts=counts_by_org(session, stmt, now),
+        org_names={o.code: o.name for o in orgs},
+        organizations=orgs,
+        townships=[o for o in orgs if o.type == OrgType.TOWNSHIP],
+        processes=processes.list_processes(session),
+        statuses=list(InstanceStatus),
+        flags=_flag_kinds(session, [i.id for i in listed]),
+    )

@@ -1,0 +1,84 @@
+"""Rows the task lists show: a HumanTask with its instance, organization, people and light."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import abort
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import inbox
+from engine.models import HumanTask
+from engine.models import Organization
+from engine.models import ProcessInstance
+from engine.models import User
+from web.auth import current_user
+from web.filters import localtime
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One task as a list shows it; `light` is None for closed tasks."""
+
+    task: HumanTask
+    instance: ProcessInstance
+    org_name: str
+    light: str | None
+    assignee: User | None
+    completed_by: User | None
+
+    @property
+    def deadline(self) -> dict[str, Any]:
+        return self.task.deadline or {}
+
+
+def _by_id(session: Session, model: Any, ids: Iterable[Any]) -> dict[Any, Any]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    key = model.code if model is Organization else model.id
+    rows = session.scalars(select(model).where(key.in_(wanted)))
+    return {(r.code if model is Organization else r.id): r for r in rows}
+
+
+def task_rows(
+    session: Session, tasks: Sequence[HumanTask], *, now: datetime | None
+) -> list[TaskRow]:
+    """Display rows for tasks; open ones get their traffic light as of `now`."""
+    instances = _by_id(session, ProcessInstance, (t.instance_id for t in tasks))
+    orgs = _by_id(session, Organization, (t.org_code for t in tasks))
+    people = _by_id(session, User, [i for t in tasks for i in (t.assignee_id, t.completed_by_id)])
+    return [
+        TaskRow(
+            task=t,
+            instance=instances[t.instance_id],
+            org_name=orgs[t.org_code].name if t.org_code in orgs else "",
+            light=inbox.task_light(t, now) if now is not None and t.status == "open" else None,
+            assignee=people.get(t.assignee_id),
+            completed_by=people.get(t.completed_by_id),
+        )
+        for t in tasks
+    ]
+
+
+def signed_in_user() -> User:
+    """The request's user, in views guarded by `login_required` (401 should it be missing)."""
+    user = current_user()
+    if user is None:
+        abort(401)
+    return user
+
+
+def iso_localtime(value: object) -> str:
+    """An ISO 8601 timestamp from a deadline explanation, shown in Beijing time."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        return localtime(datetime.fromisoformat(value))
+    except ValueError:
+        return value
