@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint
 from flask import Flask
+from flask import abort
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -30,6 +32,7 @@ from web.admin import bp as admin_bp
 logger = logging.getLogger(__name__)
 
 SETTINGS_KEY = "XIETONG_SETTINGS"
+MAX_ROW_ID = 2**31 - 1
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -66,6 +69,13 @@ def create_app(
     errors.init_app(app)
     filters.init_app(app)
     nav.init_app(app)
+    app.url_value_preprocessor(_reject_impossible_ids)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app
+
+
+def _reject_impossible_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Ids are INTEGER primary keys; a larger number in a URL is a 404, not a database error.
+    if values and any(isinstance(v, int) and v > MAX_ROW_ID for v in values.values()):
+        abort(404)

@@ -50,7 +50,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 XML_TYPES = frozenset({"application/xml", "text/xml", "application/bpmn+xml"})
-MAX_ID = 2**63 - 1  # ids beyond the database's BIGINT cannot exist
+MAX_ID = 2**31 - 1  # ids are INTEGER primary keys: larger ones cannot exist
 
 STATUS_BY_ERROR: tuple[tuple[type[EngineError], int], ...] = (
     (NotFound, 404),

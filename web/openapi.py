@@ -37,7 +37,7 @@ def _errors(*statuses: str) -> dict[str, dict[str, Any]]:
     return {status: ERRORS[status] for status in ("401", *statuses)}
 
 
-ID = {"type": "integer", "format": "int64", "minimum": 1}
+ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}
 TIMESTAMP = {"type": "string", "format": "date-time", "nullable": True}
 DATA = {"type": "object", "additionalProperties": True, "description": "流程数据（各字段见表单）"}
 
