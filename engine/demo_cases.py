@@ -164,7 +164,7 @@ class FormFiller:
                     data[ref[1:]] = field
                 continue
             if key not in data:
-                data[key] = self.value(prop)
+                data[key] = self.document_no() if key.endswith("_no") else self.value(prop)
         return data
 
     def _team(self, org_code: str | None) -> tuple[list[str], str]:
@@ -177,6 +177,10 @@ class FormFiller:
         officers.sort(key=lambda u: u.username)
         field = officers[0].certificates[0].fields[0] if officers else ""
         return [u.username for u in officers[:2]], field
+
+    def document_no(self) -> str:
+        """A plausible Chinese document number (agency, year in tortoise brackets, serial)."""
+        return f"英演〔{self.now.astimezone(LEGAL_TZ).year}〕{self.rng.randint(10, 99)}号"
 
     def value(self, prop: Mapping[str, Any]) -> Any:
         options = [o["const"] for o in prop.get("oneOf", []) if "const" in o] or prop.get("enum")

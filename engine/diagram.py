@@ -377,7 +377,10 @@ def _assemble(
         svg,
         {
             "viewBox": " ".join(_num(v) for v in view),
-            "width": "100%",
+            # Natural size: a wide process scrolls in its frame instead of shrinking to
+            # unreadable text; pages may still scale it down with CSS.
+            "width": _num(view[2]),
+            "height": _num(view[3]),
             "class": "bpmn-diagram",
             "role": "img",
             "aria-label": title,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from engine.cli import build_parser
+from engine.cli import configure_logging
 from web.serve import register
 
 
@@ -17,10 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     register(subparsers)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     code: int = args.handler(args)
     return code
 

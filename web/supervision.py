@@ -138,18 +138,18 @@ def _overdue_ids(session: Session, ids: list[int], now: datetime) -> set[int]:
     return set(session.scalars(stmt))
 
 
-def _flag_kinds(session: Session, ids: list[int]) -> dict[int, set[str]]:
-    """Instance id to the kinds of its open flags."""
-    kinds: dict[int, set[str]] = {}
+def _open_flags(session: Session, ids: list[int]) -> dict[int, list[Flag]]:
+    """Instance id to its open flags (yellow, red, stalled), each with its reason."""
+    found: dict[int, list[Flag]] = {}
     if ids:
-        rows = session.execute(
-            select(Flag.instance_id, Flag.kind).where(
-                Flag.instance_id.in_(ids), Flag.cleared_at.is_(None)
-            )
+        rows = session.scalars(
+            select(Flag)
+            .where(Flag.instance_id.in_(ids), Flag.cleared_at.is_(None))
+            .order_by(Flag.instance_id, Flag.raised_at)
         )
-        for instance_id, kind in rows:
-            kinds.setdefault(instance_id, set()).add(str(kind))
-    return kinds
+        for flag in rows:
+            found.setdefault(flag.instance_id, []).append(flag)
+    return found
 
 
 @bp.get("/")
@@ -164,6 +164,7 @@ def index() -> str:
     )
     total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
     orgs = accounts.list_orgs(session)
+    definitions = processes.list_processes(session)
     return render_template(
         "supervision/index.html",
         filters=f,
@@ -175,7 +176,8 @@ def index() -> str:
         org_names={o.code: o.name for o in orgs},
         organizations=orgs,
         townships=[o for o in orgs if o.type == OrgType.TOWNSHIP],
-        processes=processes.list_processes(session),
+        processes=definitions,
+        process_titles={d.process_id: d.manifest.get("title") or d.name for d in definitions},
         statuses=list(InstanceStatus),
-        flags=_flag_kinds(session, [i.id for i in listed]),
+        flags=_open_flags(session, [i.id for i in listed]),
     )

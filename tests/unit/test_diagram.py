@@ -83,12 +83,13 @@ def test_lanes_and_pool_are_drawn_as_labelled_bands(case_transfer: bytes) -> Non
         assert "".join(t.text or "" for t in band.iter(f"{SVG}tspan")) == name
 
 
-def test_svg_is_standalone_and_scales_to_its_container(case_transfer: bytes) -> None:
+def test_svg_is_standalone_at_its_natural_size(case_transfer: bytes) -> None:
     svg = render_svg(case_transfer, "case_transfer")
     root = parse_svg(svg)
 
     assert root.tag == f"{SVG}svg"
-    assert root.get("width") == "100%"
+    _x, _y, width, height = root.get("viewBox").split()
+    assert (root.get("width"), root.get("height")) == (width, height)
     assert "Noto Sans CJK SC" in root.get("font-family")
     assert root.find(f".//{SVG}script") is None
     assert "href" not in svg

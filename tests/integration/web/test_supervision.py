@@ -75,6 +75,16 @@ def cases(
                 dedupe_key=f"stalled:{ids['stalled']}:test",
             )
         )
+        session.add(
+            Flag(
+                instance_id=ids["late"],
+                kind=FlagKind.YELLOW,
+                reason="「负责人审批」即将届满",
+                since=now - timedelta(days=1),
+                raised_at=now,
+                dedupe_key=f"yellow:{ids['late']}:test",
+            )
+        )
     return ids
 
 
@@ -121,6 +131,16 @@ def test_overdue_and_stalled_instances_are_marked(login: Login, cases: dict[str,
     assert f'data-instance-id="{cases["fine"]}" class="overdue"' not in page
     stalled_row = page[page.index(f'data-instance-id="{cases["stalled"]}"') :].split("</tr>")[0]
     assert "停滞" in stalled_row
+    assert "案件停滞" in stalled_row
+
+
+def test_each_open_flag_is_listed_with_its_reason(login: Login, cases: dict[str, int]) -> None:
+    page = login("sfj_coordinator").get("/supervision/").get_data(as_text=True)
+    late_row = page[page.index(f'data-instance-id="{cases["late"]}"') :].split("</tr>")[0]
+    assert "flag-yellow" in late_row and "临期" in late_row
+    assert "「负责人审批」即将届满" in late_row
+    fine_row = page[page.index(f'data-instance-id="{cases["fine"]}"') :].split("</tr>")[0]
+    assert "flag-" not in fine_row
 
 
 def test_other_users_only_see_what_they_may_see(login: Login, cases: dict[str, int]) -> None:
