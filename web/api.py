@@ -186,6 +186,7 @@ def task_json(task: HumanTask) -> dict[str, Any]:
         "lane": task.lane,
         "state": str(task.status),
         "due_at": _iso(task.due_at),
+        "deadline_warnings": list((task.deadline or {}).get("warnings") or []),
     }
 
 

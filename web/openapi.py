@@ -108,6 +108,11 @@ SCHEMAS: dict[str, Any] = {
             "lane": {"type": "string", "nullable": True},
             "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
             "due_at": TIMESTAMP,
+            "deadline_warnings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "e.g. the deadline was estimated Monday to Friday (no holiday data)",
+            },
         },
     },
     "Instance": {

@@ -108,9 +108,12 @@ def test_deadline_warnings_are_shown(login: Login, session_factory) -> None:
     task = open_task(session_factory, instance_id, "register_case")
     assert post_form(client, f"/tasks/{task.id}", REGISTER_DATA).status_code == 302
     review = open_task(session_factory, instance_id, "head_review")
-    page = login("scjg_head").get(f"/tasks/{review.id}").get_data(as_text=True)
-    assert 'class="notice notice-warning"' in page
+    head = login("scjg_head")
+    page = head.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert page.count('class="deadline-warning"') == 1
     assert "review_requested_at" in page
+    inbox = head.get("/tasks/").get_data(as_text=True)
+    assert 'class="deadline-warning"' in inbox and "review_requested_at" in inbox
 
 
 def test_invalid_submission_shows_inline_errors_and_keeps_values(
