@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC
@@ -34,9 +35,11 @@ from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
+from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
 from web.auth import login_required
+from web.auth import role_required
 from web.filters import LOCAL_TZ
 from web.form_input import CoercionError
 from web.form_input import coerce_form
@@ -189,6 +192,26 @@ def _visible_links(
 ) -> list[ProcessInstance]:
     links = instances.linked_instances(session, instance)
     return [i for i in links if access.can_view_instance(session, user, i)]
+
+
+@bp.post("/<int:instance_id>/retry")
+@role_required(Role.ADMIN)
+def retry(instance_id: int) -> Response:
+    """Admin: patch the data and run the failed step again."""
+    session, user = get_session(), signed_in_user()
+    try:
+        patch = json.loads(request.form.get("data_patch") or "{}")
+    except json.JSONDecodeError:
+        patch = None
+    if not isinstance(patch, dict):
+        flash('修正数据必须是 JSON 对象，例如 {"amount": 100}。', "error")
+        return redirect(url_for("instances.show", instance_id=instance_id))
+    instances.retry_instance(
+        session, instance_id=instance_id, data_patch=patch, actor=user.username
+    )
+    session.commit()
+    flash("已从出错步骤重试。", "success")
+    return redirect(url_for("instances.show", instance_id=instance_id))
 
 
 @bp.get("/<int:instance_id>")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from engine import catalog
+from engine import instances
 from engine import migrate
 from engine import processes
 from engine.cli_support import cli_settings
 from engine.cli_support import session_scope
+from engine.errors import EngineError
 from engine.errors import WorkflowDefinitionError
 
 
@@ -29,6 +32,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     deploy = workflows.add_parser("deploy", help="deploy process folders (default: workflows/)")
     deploy.add_argument("paths", nargs="*", type=Path)
     deploy.set_defaults(handler=workflows_deploy)
+
+    instance = sub.add_parser("instance", help="process instances").add_subparsers(
+        dest="instance_command", required=True
+    )
+    retry = instance.add_parser("retry", help="retry a failed instance from its failed step")
+    retry.add_argument("instance_id", type=int)
+    retry.add_argument("--data", default="{}", help="JSON object merged into the failed step")
+    retry.set_defaults(handler=instance_retry)
 
     scheduler = sub.add_parser("scheduler", help="run the scheduler process (leader-elected)")
     scheduler.set_defaults(handler=run_scheduler)
@@ -73,6 +84,27 @@ def workflows_deploy(args: argparse.Namespace) -> int:
     except WorkflowDefinitionError as exc:
         for problem in exc.problems:
             sys.stdout.write(f"{problem}\n")
+        return 1
+    return 0
+
+
+def instance_retry(args: argparse.Namespace) -> int:
+    try:
+        patch = json.loads(args.data)
+    except json.JSONDecodeError as exc:
+        sys.stderr.write(f"--data is not JSON: {exc.msg}\n")
+        return 2
+    if not isinstance(patch, dict):
+        sys.stderr.write("--data must be a JSON object\n")
+        return 2
+    try:
+        with session_scope() as session:
+            instance = instances.retry_instance(
+                session, instance_id=args.instance_id, data_patch=patch, actor="cli"
+            )
+            sys.stdout.write(f"instance {instance.id} is {instance.status}\n")
+    except EngineError as exc:
+        sys.stderr.write(f"{exc.message}\n")
         return 1
     return 0
 

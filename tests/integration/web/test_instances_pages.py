@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -14,11 +15,15 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine import instances
+from engine import processes
 from engine.flags import Flag
 from engine.flags import FlagKind
 from engine.models import AuditEvent
 from engine.models import HumanTask
+from engine.models import InstanceStatus
 from engine.models import ProcessInstance
+from engine.models import User
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import REGISTER_DATA
 from tests.integration.web.web_demo import deploy_web_demo
@@ -177,3 +182,49 @@ def test_open_flags_are_shown_on_the_instance_page(
     page = login("scjg_officer1").get(f"/instances/{instance_id}").get_data(as_text=True)
     assert 'class="notice notice-warning flag flag-stalled"' in page
     assert "案件停滞：已 80 小时无进展" in page
+
+
+def _failed_instance(session_factory: sessionmaker[Session]) -> int:
+    folder = Path(__file__).resolve().parents[2] / "fixtures" / "engine" / "script_failure"
+    with session_factory.begin() as session:
+        processes.deploy_folders(session, [folder], actor="test")
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        instance = instances.start_instance(
+            session, process_id="script_failure", data={"total": 10, "parts": 0}, user=admin
+        )
+        return instance.id
+
+
+def test_admin_sees_the_incident_and_retries_with_fixed_data(
+    login: Login, session_factory: sessionmaker[Session], csrf_token: Callable[..., str]
+) -> None:
+    instance_id = _failed_instance(session_factory)
+    admin = login("admin")
+    page = admin.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "运行异常" in page and "compute_share" in page and "ZeroDivisionError" in page
+    bad = admin.post(
+        f"/instances/{instance_id}/retry",
+        data={"data_patch": "[1]", "csrf_token": csrf_token(admin)},
+        follow_redirects=True,
+    )
+    assert "必须是 JSON 对象" in bad.get_data(as_text=True)
+    admin.post(
+        f"/instances/{instance_id}/retry",
+        data={"data_patch": '{"parts": 5}', "csrf_token": csrf_token(admin)},
+    )
+    with session_factory() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.RUNNING
+        assert instance.error is None
+
+
+def test_only_admins_may_retry(
+    login: Login, session_factory: sessionmaker[Session], csrf_token: Callable[..., str]
+) -> None:
+    instance_id = _failed_instance(session_factory)
+    officer = login("sfj_coordinator")
+    response = officer.post(
+        f"/instances/{instance_id}/retry",
+        data={"data_patch": "{}", "csrf_token": csrf_token(officer)},
+    )
+    assert response.status_code == 403
