@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from engine.commands import accounts
 from engine.commands import core
@@ -15,11 +16,12 @@ from engine.commands import planning
 COMMAND_MODULES = (core, deadline, accounts, planning)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra_modules: Sequence[ModuleType] = ()) -> argparse.ArgumentParser:
+    """The parser with every engine command group plus `extra_modules` (e.g. the web server)."""
     parser = argparse.ArgumentParser(prog="xietong", description="Xietong workflow platform")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in COMMAND_MODULES:
+    for module in (*COMMAND_MODULES, *extra_modules):
         module.register(sub)
     return parser
 
@@ -37,9 +39,9 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the engine-only commands; returns the exit code."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, extra_modules: Sequence[ModuleType] = ()) -> int:
+    """Run one command; returns the exit code. The console script adds the web commands."""
+    parser = build_parser(extra_modules)
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     code: int = args.handler(args)

@@ -24,14 +24,9 @@ from engine import access
 from engine import inbox
 from engine import instances
 from engine import processes
-from engine.errors import Conflict
-from engine.errors import DomainRuleViolation
 from engine.errors import EngineError
-from engine.errors import InvalidTaskData
-from engine.errors import NotAllowed
 from engine.errors import NotFound
 from engine.errors import Problem
-from engine.errors import ScriptFailed
 from engine.errors import WorkflowDefinitionError
 from engine.models import HumanTask
 from engine.models import ProcessDefinition
@@ -40,6 +35,7 @@ from engine.models import Role
 from engine.models import User
 from web.auth import api_user
 from web.errors import api_body
+from web.errors import status_for
 from web.labels import error_label
 from web.openapi import openapi_document
 from web.session import get_session
@@ -52,15 +48,6 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 XML_TYPES = frozenset({"application/xml", "text/xml", "application/bpmn+xml"})
 MAX_ID = 2**31 - 1  # ids are INTEGER primary keys: larger ones cannot exist
 
-STATUS_BY_ERROR: tuple[tuple[type[EngineError], int], ...] = (
-    (NotFound, 404),
-    (NotAllowed, 403),
-    (Conflict, 409),
-    (InvalidTaskData, 422),
-    (DomainRuleViolation, 422),
-    (WorkflowDefinitionError, 422),
-    (ScriptFailed, 422),
-)
 
 HTTP_MESSAGES = {
     400: "请求无效。",
@@ -104,7 +91,7 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError) -> ResponseReturnValue:
     get_session().rollback()
-    status = next((s for kind, s in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
+    status = status_for(exc)
     logger.info("api: %s on %s %s: %s", exc.code, request.method, request.path, exc)
     fields: dict[str, str] = getattr(exc, "field_errors", None) or {}
     body = api_body(exc.code, error_label(exc.code), fields)

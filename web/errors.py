@@ -38,7 +38,7 @@ STATUS_BY_ERROR: tuple[tuple[type[EngineError], int], ...] = (
     (InvalidTaskData, 422),
     (DomainRuleViolation, 422),
     (WorkflowDefinitionError, 422),
-    (ScriptFailed, 500),
+    (ScriptFailed, 422),
 )
 
 
