@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidTaskData
+from engine.models import Organization
 from engine.models import User
 from engine.script_api import LEGAL_TZ
 from engine.script_api import SCRIPT_API
@@ -25,6 +26,9 @@ from engine.script_api import SCRIPT_API
 FORMAT_CHECKER = FormatChecker()
 STAMP = "x-xietong-stamp"
 TEAM = "x-xietong-team"
+WIDGET = "x-xietong-widget"
+ORG_TYPES = "x-xietong-org-types"
+NO_SUCH_ORG = "没有这个机构"
 
 
 def _field_of(error: ValidationError) -> str:
@@ -111,6 +115,7 @@ def validate_submission(
     errors.update(_schema_errors(schema, cleaned))
     if not errors:
         errors.update(_team_errors(session, schema, cleaned, {**(context or {}), **cleaned}, now))
+        errors.update(org_errors(session, schema, cleaned))
     if errors:
         raise InvalidTaskData(
             f"invalid data in {len(errors)} field(s): {', '.join(errors)}", errors
@@ -185,3 +190,55 @@ def _has_valid_certificate(user: User, field: Any, on: date) -> bool:
         if starts_ok and cert.valid_until >= on and covers:
             return True
     return False
+
+
+OrgValue = tuple[str, str, list[str]]
+
+
+def _org_values(schema: Any, value: Any, path: str) -> list[OrgValue]:
+    """(field path, code, allowed types) of every org-picker value in the data."""
+    if not isinstance(schema, Mapping):
+        return []
+    if schema.get(WIDGET) == "org":
+        return [(path, value, list(schema.get(ORG_TYPES) or []))] if isinstance(value, str) else []
+    if isinstance(value, list):
+        return [
+            found
+            for index, item in enumerate(value)
+            for found in _org_values(schema.get("items"), item, f"{path}.{index}")
+        ]
+    if isinstance(value, Mapping):
+        return _object_org_values(schema, value, path)
+    return []
+
+
+def _object_org_values(
+    schema: Mapping[str, Any], value: Mapping[str, Any], path: str
+) -> list[OrgValue]:
+    properties = schema.get("properties") or {}
+    found: list[OrgValue] = []
+    for key, item in value.items():
+        sub = properties.get(key, schema.get("additionalProperties"))
+        found.extend(_org_values(sub, item, f"{path}.{key}".strip(".")))
+    return found
+
+
+def org_errors(
+    session: Session, schema: Mapping[str, Any], data: Mapping[str, Any]
+) -> dict[str, str]:
+    """Org-picker fields (`x-xietong-widget: org`) naming no active organization of an
+    allowed type (`x-xietong-org-types`). Queries only when the data holds such a value.
+    """
+    values = _org_values(schema, data, "")
+    if not values:
+        return {}
+    codes = {code for _path, code, _types in values}
+    statement = select(Organization.code, Organization.type).where(
+        Organization.code.in_(codes), Organization.active.is_(True)
+    )
+    types_of = {code: str(kind) for code, kind in session.execute(statement)}
+    return {
+        path: NO_SUCH_ORG
+        for path, code, types in values
+        if code not in types_of or (types and types_of[code] not in types)
+    }

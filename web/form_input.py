@@ -16,14 +16,19 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from web.forms_render import CHOICES
+from web.forms_render import CHOICES_SUFFIX
+from web.forms_render import KEY
 from web.forms_render import LOCAL_TZ
 from web.forms_render import ROW_EXTRA
+from web.forms_render import ROW_WIDGETS
 from web.forms_render import ROWS_SUFFIX
 from web.forms_render import DisplayValue
 from web.forms_render import Schema
 from web.forms_render import enum_options
 from web.forms_render import prop_type
 from web.forms_render import properties_of
+from web.forms_render import row_schema
 from web.forms_render import scalar_text
 from web.forms_render import widget_for
 
@@ -58,7 +63,7 @@ def _table_values_from_form(name: str, prop: Schema, form: FormData) -> dict[str
     Reading and coercing share this numbering, so an engine error on `name.N.key` lands on the
     row shown as number N+1 when the form comes back.
     """
-    items = prop.get("items") or {}
+    items = row_schema(prop)
     kept: list[dict[str, DisplayValue]] = []
     for index in range(_row_count(form.keys(), name)):
         row = values_from_form(items, form, prefix=f"{name}.{index}.")
@@ -80,7 +85,7 @@ def values_from_form(schema: Schema, form: FormData, prefix: str = "") -> dict[s
         widget = widget_for(prop)
         if widget == "fieldset":
             values.update(values_from_form(prop, form, prefix=f"{name}."))
-        elif widget == "table":
+        elif widget in ROW_WIDGETS:
             values.update(_table_values_from_form(name, prop, form))
         elif widget == "checkbox":
             values[name] = name in form
@@ -88,6 +93,8 @@ def values_from_form(schema: Schema, form: FormData, prefix: str = "") -> dict[s
             values[name] = form.getlist(name)
         elif name in form:
             values[name] = str(form.get(name, ""))
+        if CHOICES in prop and name + CHOICES_SUFFIX in form:
+            values[name + CHOICES_SUFFIX] = form.getlist(name + CHOICES_SUFFIX)
     return values
 
 
@@ -156,6 +163,24 @@ def _coerce_value(prop: Schema, widget: str, raw: DisplayValue) -> Any:
     return _parse_scalar(prop, text)
 
 
+def _keyed_rows(
+    prop: Schema, name: str, rows: list[dict[str, Any]], errors: dict[str, str]
+) -> dict[str, Any]:
+    """Rows keyed by their key column; a row without a key, or a repeated key, is an error."""
+    key = str(prop[KEY])
+    keyed: dict[str, Any] = {}
+    for index, row in enumerate(rows):
+        cell = f"{name}.{index}.{key}"
+        row_key = row.get(key)
+        if row_key is None:
+            errors.setdefault(cell, "必填")
+        elif str(row_key) in keyed:
+            errors.setdefault(cell, "与前面的行重复")
+        else:
+            keyed[str(row_key)] = row
+    return keyed
+
+
 def _coerce_group(
     prop: Schema,
     widget: str,
@@ -166,9 +191,10 @@ def _coerce_group(
     """A nested object, or the rows of a table (blank ones were dropped when reading)."""
     if widget == "fieldset":
         return _coerce_into(prop, values, f"{name}.", errors)
-    items = prop.get("items") or {}
+    items = row_schema(prop)
     count = _row_count(values.keys(), name)
-    return [_coerce_into(items, values, f"{name}.{index}.", errors) for index in range(count)]
+    rows = [_coerce_into(items, values, f"{name}.{index}.", errors) for index in range(count)]
+    return _keyed_rows(prop, name, rows, errors) if widget == "keyed" else rows
 
 
 def _coerce_into(
@@ -183,7 +209,7 @@ def _coerce_into(
         widget = widget_for(prop)
         if widget == "stamp" or prop.get("readOnly"):
             continue
-        if widget in {"fieldset", "table"}:
+        if widget in {"fieldset", *ROW_WIDGETS}:
             # A required group is sent even when empty, so its own required fields get errors.
             group = _coerce_group(prop, widget, name, values, errors)
             if group or required:

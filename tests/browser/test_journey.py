@@ -88,7 +88,7 @@ def test_case_travels_from_agency_to_police_and_ends(log_in: LogIn) -> None:
 
     page = log_in("scjg_head")
     open_task(page, "E2E-1", "负责人审批")
-    expect(page.locator(".notice-warning").first).to_contain_text("review_requested_at")
+    expect(page.locator(".deadline-warning").first).to_contain_text("review_requested_at")
     page.check("input[name=decision][value=approve]")
     submit_task(page)
     page.wait_for_url(INSTANCE_URL)

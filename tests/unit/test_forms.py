@@ -1,4 +1,7 @@
-"""Form validation without a database: every bad field is named, stamps are engine-set."""
+"""Form validation: every bad field is named, stamps are engine-set, org codes are looked up.
+
+Only the organization checks use the database; the rest run without one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidTaskData
 from engine.forms import validate_submission
+from engine.models import OrgType
+from tests.factories import make_org
 
 NOW = datetime(2026, 3, 2, 1, 30, 45, tzinfo=UTC)
 NO_DATABASE = cast(Session, None)
@@ -111,3 +116,75 @@ def test_a_field_shadowing_a_script_helper_is_refused() -> None:
         validate_submission(NO_DATABASE, schema, {"now_utc": "x"}, now=NOW)
 
     assert caught.value.field_errors == {"now_utc": "字段名与系统函数同名"}
+
+
+ORG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "lead_org": {
+            "type": "string",
+            "x-xietong-widget": "org",
+            "x-xietong-org-types": ["agency"],
+        },
+        "township_org": {"type": "string", "x-xietong-widget": "org"},
+        "participants": {
+            "type": "object",
+            "x-xietong-key": "org",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "org": {
+                        "type": "string",
+                        "x-xietong-widget": "org",
+                        "x-xietong-org-types": ["agency"],
+                    },
+                    "field": {"type": "string"},
+                },
+            },
+        },
+        "note": {"type": "string"},
+    },
+}
+
+
+def _org_submission(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    return validate_submission(session, ORG_SCHEMA, data, now=NOW)
+
+
+def _org_errors(session: Session, data: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(InvalidTaskData) as caught:
+        _org_submission(session, data)
+    return caught.value.field_errors
+
+
+def test_org_fields_accept_active_organizations_of_the_allowed_types(session: Session) -> None:
+    make_org(session, code="YJS-A", name="甲局")
+    make_org(session, code="TWP-B", org_type=OrgType.TOWNSHIP, name="乙镇")
+    data = {
+        "lead_org": "YJS-A",
+        "township_org": "TWP-B",
+        "participants": {"YJS-A": {"org": "YJS-A", "field": "health"}},
+    }
+
+    assert _org_submission(session, data) == data
+
+
+def test_unknown_inactive_or_wrong_type_organizations_are_named(session: Session) -> None:
+    make_org(session, code="TWP-B", org_type=OrgType.TOWNSHIP, name="乙镇")
+    make_org(session, code="YJS-OLD", name="已撤销局").active = False
+    session.flush()
+    data = {
+        "lead_org": "TWP-B",
+        "township_org": "YJS-NONE",
+        "participants": {"YJS-OLD": {"org": "YJS-OLD", "field": "health"}},
+    }
+
+    assert _org_errors(session, data) == {
+        "lead_org": "没有这个机构",
+        "township_org": "没有这个机构",
+        "participants.YJS-OLD.org": "没有这个机构",
+    }
+
+
+def test_a_form_without_org_values_never_queries() -> None:
+    assert _org_submission(NO_DATABASE, {"note": "无机构"}) == {"note": "无机构"}

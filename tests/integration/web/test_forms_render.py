@@ -15,6 +15,8 @@ from web.form_input import CoercionError
 from web.form_input import coerce_form
 from web.form_input import values_from_form
 from web.form_input import wants_more_rows
+from web.forms_render import FormContext
+from web.forms_render import OrgChoice
 from web.forms_render import build_fields
 from web.forms_render import display_rows
 from web.forms_render import place_errors
@@ -321,6 +323,205 @@ def test_table_cell_errors_land_on_their_cell():
     assert '<p class="field-error" id="e-goods" role="alert">至少 1 项；不允许</p>' in html
 
 
+ORGS = FormContext(
+    orgs=(
+        OrgChoice("YJS-SCJG", "英吉沙县市场监督管理局", "agency"),
+        OrgChoice("YJS-YJ", "英吉沙县应急管理局", "agency"),
+        OrgChoice("TWP-WUQIA", "乌恰镇人民政府", "township"),
+    ),
+    user_org="YJS-SCJG",
+)
+ORG = {"type": "string", "x-xietong-widget": "org"}
+KEYED_SCHEMA = {
+    "type": "object",
+    "required": ["participants"],
+    "properties": {
+        "lead_org": {
+            **ORG,
+            "title": "牵头部门",
+            "x-xietong-org-types": ["agency"],
+            "x-xietong-default": "user_org",
+        },
+        "township_org": {**ORG, "title": "乡镇", "x-xietong-org-types": ["township"]},
+        "any_org": {**ORG, "title": "任一机构"},
+        "participants": {
+            "type": "object",
+            "title": "配合部门",
+            "minProperties": 1,
+            "x-xietong-key": "org",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["org", "field"],
+                "properties": {
+                    "org": {**ORG, "title": "部门", "x-xietong-org-types": ["agency"]},
+                    "field": {
+                        "type": "string",
+                        "title": "执法领域",
+                        "oneOf": [
+                            {"const": "work_safety", "title": "安全生产"},
+                            {"const": "health", "title": "卫生健康"},
+                        ],
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_org_pickers_offer_active_organizations_by_name_and_preselect_the_users_own():
+    values = values_from_data(KEYED_SCHEMA, {}, context=ORGS)
+    fields = {f.name: f for f in build_fields(KEYED_SCHEMA, values, context=ORGS)}
+    assert fields["lead_org"].widget == "org"
+    assert fields["lead_org"].options == [
+        ("YJS-SCJG", "英吉沙县市场监督管理局"),
+        ("YJS-YJ", "英吉沙县应急管理局"),
+    ]
+    assert fields["township_org"].options == [("TWP-WUQIA", "乌恰镇人民政府")]
+    assert values["lead_org"] == "YJS-SCJG"
+    assert "township_org" not in values
+    html = render(list(fields.values()))
+    assert '<option value="YJS-SCJG" selected>英吉沙县市场监督管理局</option>' in html
+    assert '<optgroup label="行政执法机关">' in html
+    assert '<optgroup label="乡镇人民政府"><option value="TWP-WUQIA">乌恰镇人民政府' in html
+    assert '<select name="participants.0.org" aria-label="部门（第1行）">' in html
+
+
+def test_the_user_org_default_is_left_empty_when_the_picker_does_not_offer_it():
+    township_user = FormContext(orgs=ORGS.orgs, user_org="TWP-WUQIA")
+    assert "lead_org" not in values_from_data(KEYED_SCHEMA, {}, context=township_user)
+
+
+def test_a_stored_org_no_longer_offered_stays_selectable_and_reads_as_its_name():
+    fields = build_fields(KEYED_SCHEMA, {"township_org": "TWP-GONE"}, context=ORGS)
+    assert ("TWP-GONE", "TWP-GONE") in fields[1].options
+    rows = display_rows(
+        KEYED_SCHEMA,
+        {
+            "lead_org": "YJS-SCJG",
+            "participants": {"YJS-YJ": {"org": "YJS-YJ", "field": "work_safety"}},
+        },
+        context=ORGS,
+    )
+    assert rows == [
+        ("牵头部门", "英吉沙县市场监督管理局"),
+        ("配合部门", "部门：英吉沙县应急管理局；执法领域：安全生产"),
+    ]
+
+
+def test_a_keyed_object_is_a_table_of_rows_read_back_as_a_dict():
+    fields = {f.name: f for f in build_fields(KEYED_SCHEMA, context=ORGS)}
+    assert fields["participants"].widget == "keyed"
+    assert len(fields["participants"].rows) == 3
+    form = MultiDict(
+        [
+            ("lead_org", "YJS-SCJG"),
+            ("participants.0.org", ""),
+            ("participants.0.field", ""),
+            ("participants.1.org", "YJS-YJ"),
+            ("participants.1.field", "work_safety"),
+            ("participants.2.org", "YJS-SCJG"),
+            ("participants.2.field", "health"),
+        ]
+    )
+    assert coerce_form(KEYED_SCHEMA, form) == {
+        "lead_org": "YJS-SCJG",
+        "participants": {
+            "YJS-YJ": {"org": "YJS-YJ", "field": "work_safety"},
+            "YJS-SCJG": {"org": "YJS-SCJG", "field": "health"},
+        },
+    }
+    values = values_from_form(KEYED_SCHEMA, form)
+    assert values["participants.0.org"] == "YJS-YJ"
+    assert values["participants.#rows"] == "5"
+
+
+def test_keyed_rows_prefill_from_data_and_more_rows_adds_three():
+    data = {"participants": {"YJS-YJ": {"org": "YJS-YJ", "field": "work_safety"}}}
+    fields = build_fields(KEYED_SCHEMA, values_from_data(KEYED_SCHEMA, data), context=ORGS)
+    participants = fields[3]
+    assert len(participants.rows) == 4
+    assert [c.value for c in participants.rows[0]] == ["YJS-YJ", "work_safety"]
+    form = MultiDict([("participants.0.org", "YJS-YJ"), ("_more_rows", "participants")])
+    more = build_fields(KEYED_SCHEMA, values_from_form(KEYED_SCHEMA, form), context=ORGS)
+    assert len(more[3].rows) == 7
+    assert '<button type="submit" class="secondary" name="_more_rows" value="participants"' in (
+        render(more)
+    )
+
+
+def test_keyed_row_without_a_key_or_with_a_repeated_key_is_an_error_on_its_cell():
+    form = MultiDict(
+        [
+            ("participants.0.org", "YJS-YJ"),
+            ("participants.0.field", "health"),
+            ("participants.1.field", "work_safety"),
+            ("participants.2.org", "YJS-YJ"),
+        ]
+    )
+    with pytest.raises(CoercionError) as caught:
+        coerce_form(KEYED_SCHEMA, form)
+    assert caught.value.field_errors == {
+        "participants.1.org": "必填",
+        "participants.2.org": "与前面的行重复",
+    }
+
+
+def test_engine_errors_on_a_keyed_row_land_on_the_cell_of_that_row():
+    placed, general = place_errors(
+        KEYED_SCHEMA,
+        {
+            "participants.YJS-YJ.field": "不是允许的选项",
+            "participants.YJS-X.org": "没有这个机构",
+            "participants": "至少 1 项",
+        },
+    )
+    assert general == []
+    form = MultiDict(
+        [
+            ("participants.0.org", "YJS-X"),
+            ("participants.0.field", "health"),
+            ("participants.1.org", "YJS-YJ"),
+            ("participants.1.field", "x"),
+        ]
+    )
+    fields = build_fields(KEYED_SCHEMA, values_from_form(KEYED_SCHEMA, form), placed, ORGS)
+    rows = fields[3].rows
+    assert [c.error for c in rows[0]] == ["没有这个机构", None]
+    assert [c.error for c in rows[1]] == [None, "不是允许的选项"]
+    assert fields[3].error == "至少 1 项"
+
+
+def test_choices_from_the_data_turn_a_date_into_a_select_that_survives_a_failed_post():
+    schema = {
+        "type": "object",
+        "properties": {
+            "visit_date": {
+                "type": "string",
+                "format": "date",
+                "title": "检查日期",
+                "x-xietong-choices": "date_proposals.dates",
+            }
+        },
+    }
+    data = {"date_proposals": {"dates": ["2026-12-14", "2026-12-15"]}}
+    html = render(build_fields(schema, values_from_data(schema, data)))
+    assert '<option value="2026-12-15">2026-12-15</option>' in html
+    assert '<input type="hidden" name="visit_date.#choices" value="2026-12-14">' in html
+    form = MultiDict(
+        [
+            ("visit_date", "2026-12-15"),
+            ("visit_date.#choices", "2026-12-14"),
+            ("visit_date.#choices", "2026-12-15"),
+        ]
+    )
+    fields = build_fields(schema, values_from_form(schema, form))
+    assert fields[0].widget == "choices"
+    assert '<option value="2026-12-15" selected>' in render(fields)
+    assert coerce_form(schema, form) == {"visit_date": "2026-12-15"}
+    assert build_fields(schema, values_from_data(schema, {}))[0].widget == "date"
+
+
 WORKFLOW_FORMS = sorted((TEMPLATES.parents[1] / "workflows").glob("*/forms/*.json"))
 
 
@@ -334,6 +535,7 @@ def test_every_deployed_form_renders_an_input_for_each_field(path: Path) -> None
         expected = {
             "stamp": f'id="f-{f.name}"',
             "table": f'name="{f.name}.0.',
+            "keyed": f'name="{f.name}.0.',
             "fieldset": f'id="f-{f.name}"',
         }.get(f.widget, f'name="{f.name}"')
         assert expected in html, f.name
