@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,3 +83,46 @@ def iso_localtime(value: object) -> str:
         return localtime(datetime.fromisoformat(value))
     except ValueError:
         return value
+
+
+@dataclass(frozen=True)
+class ContextItem:
+    """One piece of case data a task form asks to show beside it (`x-xietong-context`)."""
+
+    title: str
+    text: str | None = None
+    headers: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    verify_record: int | None = None
+
+
+def _at_path(data: Mapping[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _context_item(spec: Mapping[str, Any], data: Mapping[str, Any]) -> ContextItem | None:
+    value = _at_path(data, str(spec.get("path", "")))
+    title = str(spec.get("title") or spec.get("path"))
+    if value is None or value in ([], {}, ""):
+        return None
+    if spec.get("kind") == "draw_record" and isinstance(value, int):
+        return ContextItem(title, text=f"#{value}", verify_record=value)
+    columns: Mapping[str, str] = spec.get("columns") or {}
+    if isinstance(value, list) and columns and all(isinstance(v, Mapping) for v in value):
+        rows = tuple(tuple(str(item.get(key, "")) for key in columns) for item in value)
+        return ContextItem(title, headers=tuple(columns.values()), rows=rows)
+    if isinstance(value, list):
+        return ContextItem(title, text="、".join(str(v) for v in value))
+    return ContextItem(title, text=str(value))
+
+
+def context_items(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[ContextItem]:
+    """The case data a form declares under `x-xietong-context`, ready to show."""
+    specs = schema.get("x-xietong-context") or []
+    items = (_context_item(spec, data) for spec in specs if isinstance(spec, Mapping))
+    return [item for item in items if item is not None]

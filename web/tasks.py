@@ -45,6 +45,7 @@ from web.forms_render import values_from_data
 from web.labels import LIGHT_LABELS
 from web.labels import error_label
 from web.session import get_session
+from web.task_display import context_items
 from web.task_display import iso_localtime
 from web.task_display import signed_in_user
 from web.task_display import task_rows
@@ -161,6 +162,7 @@ def _render_task(
         colleagues=_colleagues(session, view.task, user),
         row=task_rows(session, [view.task], now=datetime.now(UTC))[0],
         submitted=display_rows(view.schema, _submitted_data(session, view.task)),
+        context=context_items(view.schema, view.data),
     )
     return page, status
 
