@@ -268,6 +268,99 @@ def _complete(
     return False
 
 
+# A transfer approved 18 hours ago: its 24-hour transfer deadline (A1-T3, never moved) is in
+# its warning window whatever the time of day, so the demo always shows a yellow light.
+APPROVED_TRANSFER_STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "record_crime_suspicion",
+        "scjg_officer1",
+        {
+            "suspected_offence": "销售假冒注册商标的商品罪",
+            "amount_involved": 80000,
+            "threshold_article": "立案追诉标准（二）第六十九条",
+            "is_ip_case": True,
+            "reasonable_suspicion_basis": "销售金额已达5万元以上",
+            "facts_summary": "查获假冒运动鞋300双",
+            "urgent": False,
+            "officials_involved": False,
+        },
+    ),
+    (
+        "preserve_evidence",
+        "scjg_officer1",
+        {
+            "items": [{"item": "假冒运动鞋", "quantity": "300双", "storage_location": "局仓库"}],
+            "sent_for_testing": False,
+            "preservation_registered": False,
+            "seizure_applied": False,
+        },
+    ),
+    (
+        "form_case_team",
+        "scjg_officer1",
+        {
+            "enforcement_field": "market_regulation",
+            "case_team": ["scjg_officer1", "scjg_officer2"],
+            "team_leader": "scjg_officer1",
+        },
+    ),
+    (
+        "draft_transfer_report",
+        "scjg_officer1",
+        {
+            "report_no": "英市监移报〔2026〕8号",
+            "facts_found": "销售假冒注册商标的运动鞋",
+            "evidence_list": "询问笔录、扣押清单、权利人鉴定意见",
+            "amount_involved": 80000,
+            "threshold_article": "第六十九条",
+            "threshold_analysis": "销售金额已达立案追诉标准",
+            "transfer_opinion": "建议移送公安机关",
+            "prepared_attachments": ["transfer_letter", "investigation_report", "items_list"],
+            "needs_legal_review": False,
+        },
+    ),
+    ("head_decision", "scjg_head", {"transfer_decision": "approve"}),
+)
+
+
+def _seed_approved_transfer(
+    session: Session, settings: Settings, users: Mapping[str, User], now: datetime, code: str
+) -> None:
+    start = now - timedelta(hours=23)
+    case = {
+        "case_no": f"英市监罚〔{start.astimezone(LEGAL_TZ).year}〕88号",
+        "party_name": "英吉沙县某鞋业经营部",
+        "party_credit_code": code,
+    }
+    instance = instances.start_instance(
+        session,
+        process_id="criminal_transfer",
+        data={**case, "agency_org": "YJS-SCJG", "summary": "销售假冒注册商标的运动鞋"},
+        user=users["scjg_officer1"],
+        settings=settings,
+        now=start,
+    )
+    for hours, (bpmn_id, username, data) in enumerate(APPROVED_TRANSFER_STEPS, start=1):
+        task = session.scalar(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance.id,
+                HumanTask.bpmn_id == bpmn_id,
+                HumanTask.status == TaskStatus.OPEN,
+            )
+        )
+        if task is None:
+            logger.warning("demo transfer case stopped before %s", bpmn_id)
+            return
+        instances.complete_task(
+            session,
+            task_id=task.id,
+            data={**case, **data} if bpmn_id == "record_crime_suspicion" else data,
+            user=users[username],
+            settings=settings,
+            now=start + timedelta(hours=hours),
+        )
+
+
 def seed(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
     """Start and drive the demo cases; returns how many instances were started."""
     now = now or datetime.now(UTC)
@@ -303,4 +396,6 @@ def seed(session: Session, settings: Settings, *, now: datetime | None = None) -
             rng=rng,
             settings=settings,
         )
-    return started
+    with session.begin_nested():
+        _seed_approved_transfer(session, settings, users, now, codes[0] if codes else "")
+    return started + 1

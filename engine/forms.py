@@ -54,6 +54,7 @@ def _message_of(error: ValidationError) -> str:
         "enum": "不是允许的选项",
         "const": "不是允许的选项",
         "oneOf": "不是允许的选项",
+        "anyOf": "请至少填写其中一项",
         "format": f"格式不正确(应为 {error.validator_value})",
         "pattern": "格式不正确",
         "additionalProperties": "表单中没有这个字段",
