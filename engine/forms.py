@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidTaskData
 from engine.models import Organization
 from engine.models import User
+from engine.planning.models import InspectorConflict
 from engine.script_api import LEGAL_TZ
 from engine.script_api import SCRIPT_API
 
@@ -181,7 +182,22 @@ def team_problem(
             return f"{name}: 用户不存在或已停用"
         if not _has_valid_certificate(user, field, on):
             return f"{name}: 没有在 {on.isoformat()} 有效且覆盖该执法领域的执法证"
-    return None
+    return _recusal_problem(session, users, _resolve(rule.get("party"), data))
+
+
+def _recusal_problem(session: Session, users: Mapping[str, User], party: Any) -> str | None:
+    """A member with a declared conflict of interest with the party must step aside."""
+    if not party or not users:
+        return None
+    by_id = {user.id: name for name, user in users.items()}
+    conflicted = session.scalars(
+        select(InspectorConflict.user_id).where(
+            InspectorConflict.user_id.in_(by_id), InspectorConflict.credit_code == str(party)
+        )
+    ).first()
+    if conflicted is None:
+        return None
+    return f"{by_id[conflicted]}: 与当事人有利害关系, 应当回避 (《行政处罚法》第四十三条)"
 
 
 def _has_valid_certificate(user: User, field: Any, on: date) -> bool:

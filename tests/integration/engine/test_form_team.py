@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidTaskData
 from engine.forms import validate_submission
+from engine.planning.service import declare_conflict
 from tests.conftest import START
 from tests.factories import make_user
 
@@ -76,3 +77,26 @@ def test_a_certificate_expired_on_the_inspection_date_does_not_count(session: Se
 def test_an_inactive_or_unknown_user_is_refused(session: Session) -> None:
     assert _team_error(session, ["food_a", "retired"]) == "retired: 用户不存在或已停用"
     assert _team_error(session, ["food_a", "ghost"]) == "ghost: 用户不存在或已停用"
+
+
+PARTY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "party_credit_code": {"type": "string"},
+        "team": {
+            "type": "array",
+            "items": {"type": "string"},
+            "x-xietong-team": {"min": 2, "field": "food", "party": "=party_credit_code"},
+        },
+    },
+}
+
+
+def test_a_member_with_a_declared_conflict_must_recuse(session: Session) -> None:
+    declare_conflict(session, username="food_b", credit_code="91350100M000100Y43", reason="亲属")
+    data = {"party_credit_code": "91350100M000100Y43", "team": ["food_a", "food_b"]}
+    with pytest.raises(InvalidTaskData) as caught:
+        validate_submission(session, PARTY_SCHEMA, data, now=START)
+    assert caught.value.field_errors["team"].startswith("food_b: 与当事人有利害关系, 应当回避")
+    other_party = {"party_credit_code": "91350100M000100Y99", "team": ["food_a", "food_b"]}
+    assert validate_submission(session, PARTY_SCHEMA, other_party, now=START)["team"]
