@@ -47,6 +47,7 @@ from web.form_input import values_from_form
 from web.form_input import wants_more_rows
 from web.forms_render import DisplayValue
 from web.forms_render import build_fields
+from web.forms_render import display_rows
 from web.forms_render import place_errors
 from web.forms_render import values_from_data
 from web.labels import error_label
@@ -161,13 +162,17 @@ def _element_names(session: Session, instance: ProcessInstance) -> dict[str, str
     return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
 
 
-def _field_titles(definition: ProcessDefinition) -> dict[str, str]:
-    """Data key to the Chinese title some form of the process gives it."""
-    return {
-        key: str(prop.get("title", key))
-        for form in definition.forms.values()
-        for key, prop in (form.get("properties") or {}).items()
-    }
+def _case_data(
+    definition: ProcessDefinition, data: Mapping[str, Any]
+) -> tuple[list[tuple[str, str]], str]:
+    """Form fields of the case as (title, readable value), and the rest as JSON for experts."""
+    properties: dict[str, Any] = {}
+    for form in definition.forms.values():
+        for key, prop in (form.get("properties") or {}).items():
+            properties.setdefault(key, prop)
+    rows = display_rows({"type": "object", "properties": properties}, data)
+    rest = {k: v for k, v in data.items() if k not in properties}
+    return rows, json.dumps(rest, ensure_ascii=False, indent=2, default=str)
 
 
 def _display_names(session: Session, audit: list[AuditEvent]) -> dict[str, str]:
@@ -234,7 +239,6 @@ def show(instance_id: int) -> str:
         flags=flags.open_flags(session, instance.id),
         names=_element_names(session, instance),
         links=_visible_links(session, user, instance),
-        data=instances.instance_data(session, instance),
-        titles=_field_titles(instance.definition),
+        case_data=_case_data(instance.definition, instances.instance_data(session, instance)),
         people=_display_names(session, audit),
     )
