@@ -1,4 +1,4 @@
-"""Statutory deadlines (DOMAIN.md section 0 and T1-T10): rules, due moments, pausable clocks.
+"""Statutory deadlines (DOMAIN.md section 0 and T1-T10): rules and due moments.
 
 Everything here is pure: callers pass the start moment and a `WorkCalendar`, and nothing reads
 the clock or the database.
@@ -40,7 +40,6 @@ from zoneinfo import ZoneInfo
 from engine.calendar import DayInfo
 from engine.calendar import DaySource
 from engine.calendar import WorkCalendar
-from engine.errors import Conflict
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -86,7 +85,8 @@ class Rule:
         return f"{self.value}{UNIT_TEXT[self.unit]}"
 
 
-def _unit(text: str) -> Unit:
+def parse_unit(text: str) -> Unit:
+    """Raises: ValueError on a unit that is not cd, wd, h or mo."""
     try:
         return Unit(text)
     except ValueError:
@@ -103,7 +103,7 @@ def parse_rule(text: str) -> Rule:
     match = _RULE_RE.match(text.lower())
     if match is None:
         raise ValueError(f"invalid deadline rule {text!r}; expected e.g. 3wd, 15cd, 24h or 6mo")
-    return Rule(int(match.group(1)), _unit(match.group(2)))
+    return Rule(int(match.group(1)), parse_unit(match.group(2)))
 
 
 def resolve_unit(unit: str | None, unit_setting: str | None, settings: Settings) -> Unit:
@@ -121,7 +121,7 @@ def resolve_unit(unit: str | None, unit_setting: str | None, settings: Settings)
         return Unit(value)
     if not unit:
         raise ValueError("deadline_unit or deadline_unit_setting is required")
-    return _unit(unit)
+    return parse_unit(unit)
 
 
 def to_legal_iso(moment: datetime) -> str:
@@ -235,7 +235,8 @@ def _floor_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def _day_deadline(start: datetime, rule: Rule, calendar: WorkCalendar, extra_days: int) -> Deadline:
+def day_deadline(start: datetime, rule: Rule, calendar: WorkCalendar, extra_days: int) -> Deadline:
+    """A cd, wd or mo deadline from UTC `start`, its last day moved by `extra_days` counted days."""
     scan = _DayScan(calendar)
     last = _last_day(scan, start.astimezone(LEGAL_TZ).date(), rule, extra_days)
     due = end_of_day(last)
@@ -243,13 +244,19 @@ def _day_deadline(start: datetime, rule: Rule, calendar: WorkCalendar, extra_day
     return Deadline(start, rule, due, _floor_minute(warn_at), scan.skipped, scan.warnings())
 
 
-def _hour_deadline(start: datetime, rule: Rule, extra: timedelta) -> Deadline:
+def hour_deadline(start: datetime, rule: Rule, extra: timedelta) -> Deadline:
+    """An h deadline from UTC `start`, its due moment moved by `extra`."""
     period = timedelta(hours=rule.value)
     due = start + period + extra
     return Deadline(start, rule, due, _floor_minute(due - period / 3))
 
 
-def _checked_start(start: datetime) -> datetime:
+def checked_start(start: datetime) -> datetime:
+    """`start` in UTC.
+
+    Raises:
+        ValueError: `start` is naive.
+    """
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValueError("deadline start must be an aware datetime")
     return start.astimezone(UTC)
@@ -269,15 +276,16 @@ def compute_deadline(
     Raises:
         ValueError: `start` is naive.
     """
-    utc_start = _checked_start(start)
+    utc_start = checked_start(start)
     if rule.unit == Unit.H:
-        deadline = _hour_deadline(utc_start, rule, timedelta(0))
+        deadline = hour_deadline(utc_start, rule, timedelta(0))
     else:
-        deadline = _day_deadline(utc_start, rule, calendar, 0)
+        deadline = day_deadline(utc_start, rule, calendar, 0)
     return replace(deadline, basis=basis, evidence=evidence, deadline_id=deadline_id)
 
 
-def _parse_aware(value: object) -> datetime | None:
+def parse_aware(value: object) -> datetime | None:
+    """The aware datetime an ISO 8601 string holds; None for anything else or a naive one."""
     if not isinstance(value, str):
         return None
     try:
@@ -326,7 +334,7 @@ def deadline_for_task(
     start, warnings = ready_at, []
     from_key = properties.get("deadline_from")
     if from_key:
-        trigger = _parse_aware(data.get(from_key))
+        trigger = parse_aware(data.get(from_key))
         if trigger is None:
             logger.warning("deadline_from key %s missing or invalid; using ready_at", from_key)
             warnings.append(_TRIGGER_WARNING.format(key=from_key))
@@ -341,181 +349,3 @@ def deadline_for_task(
         deadline_id=properties.get("deadline_id"),
     )
     return replace(deadline, warnings=warnings + deadline.warnings)
-
-
-class ClockStatus(StrEnum):
-    NOT_STARTED = "not_started"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True)
-class Pause:
-    """One 中止 interval of a clock; `resumed_at` is None while it lasts."""
-
-    paused_at: datetime
-    resumed_at: datetime | None = None
-
-
-def _iso_or_none(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def _moment_or_none(value: object) -> datetime | None:
-    if value is None:
-        return None
-    moment = _parse_aware(value)
-    if moment is None:
-        raise ValueError(f"clock timestamps must be aware ISO 8601, got {value!r}")
-    return moment.astimezone(UTC)
-
-
-def _midnights_between(first: datetime, second: datetime) -> list[date]:
-    """Local dates whose 00:00 (Asia/Shanghai) falls in (first, second]."""
-    begin = first.astimezone(LEGAL_TZ).date()
-    end = second.astimezone(LEGAL_TZ).date()
-    return [begin + timedelta(days=offset) for offset in range(1, (end - begin).days + 1)]
-
-
-def _pause_from_pair(pair: list[str | None]) -> Pause:
-    paused_at = _moment_or_none(pair[0])
-    if paused_at is None:
-        raise ValueError("a clock pause needs its start timestamp")
-    return Pause(paused_at, _moment_or_none(pair[1]))
-
-
-@dataclass(frozen=True)
-class CaseClock:
-    """A period spanning several tasks that can be paused (中止) and resumed.
-
-    Paused time does not count: for `h` the due moment moves by the paused duration; for
-    `cd`/`mo` by the number of days entered while paused (local midnights inside the pause);
-    for `wd` by the number of working days entered while paused. A pause begun and ended on
-    the same local day therefore moves a day-unit deadline by nothing. While paused, or before
-    it starts, a clock has no due moment. Every method returns a new clock.
-    """
-
-    id: str
-    rule: Rule
-    started_at: datetime | None = None
-    pauses: tuple[Pause, ...] = ()
-    stopped_at: datetime | None = None
-    basis: str | None = None
-    evidence: str | None = None
-
-    @property
-    def status(self) -> ClockStatus:
-        if self.started_at is None:
-            return ClockStatus.NOT_STARTED
-        if self.stopped_at is not None:
-            return ClockStatus.STOPPED
-        if self.pauses and self.pauses[-1].resumed_at is None:
-            return ClockStatus.PAUSED
-        return ClockStatus.RUNNING
-
-    def _last_event(self) -> datetime | None:
-        moments = [self.started_at] + [m for p in self.pauses for m in (p.paused_at, p.resumed_at)]
-        return max((m for m in moments if m is not None), default=None)
-
-    def _checked(self, at: datetime, allowed: tuple[ClockStatus, ...], action: str) -> datetime:
-        if self.status not in allowed:
-            raise Conflict(f"clock {self.id} cannot {action} while {self.status}")
-        moment = _checked_start(at)
-        last = self._last_event()
-        if last is not None and moment < last:
-            raise ValueError(f"clock {self.id}: {action} at {moment} is before {last}")
-        return moment
-
-    def start(self, at: datetime) -> CaseClock:
-        """Raises: Conflict if the clock has started already."""
-        return replace(self, started_at=self._checked(at, (ClockStatus.NOT_STARTED,), "start"))
-
-    def pause(self, at: datetime) -> CaseClock:
-        """Raises: Conflict unless the clock is running."""
-        moment = self._checked(at, (ClockStatus.RUNNING,), "pause")
-        return replace(self, pauses=(*self.pauses, Pause(moment)))
-
-    def resume(self, at: datetime) -> CaseClock:
-        """Raises: Conflict unless the clock is paused."""
-        moment = self._checked(at, (ClockStatus.PAUSED,), "resume")
-        return replace(self, pauses=(*self.pauses[:-1], Pause(self.pauses[-1].paused_at, moment)))
-
-    def stop(self, at: datetime) -> CaseClock:
-        """Stop for good; a pause still open ends at the same moment.
-
-        Raises: Conflict unless the clock is running or paused.
-        """
-        moment = self._checked(at, (ClockStatus.RUNNING, ClockStatus.PAUSED), "stop")
-        clock = self.resume(moment) if self.status == ClockStatus.PAUSED else self
-        return replace(clock, stopped_at=moment)
-
-    def _paused_days(self, calendar: WorkCalendar) -> int:
-        days = [
-            day
-            for pause in self.pauses
-            if pause.resumed_at is not None
-            for day in _midnights_between(pause.paused_at, pause.resumed_at)
-        ]
-        if self.rule.unit == Unit.WD:
-            return sum(1 for day in days if calendar.is_working_day(day))
-        return len(days)
-
-    def _paused_time(self) -> timedelta:
-        return sum(
-            (p.resumed_at - p.paused_at for p in self.pauses if p.resumed_at is not None),
-            timedelta(0),
-        )
-
-    def due(self, calendar: WorkCalendar) -> Deadline | None:
-        """The deadline with paused time excluded; None before start and while paused."""
-        if self.started_at is None or self.status == ClockStatus.PAUSED:
-            return None
-        if self.rule.unit == Unit.H:
-            deadline = _hour_deadline(self.started_at, self.rule, self._paused_time())
-        else:
-            deadline = _day_deadline(
-                self.started_at, self.rule, calendar, self._paused_days(calendar)
-            )
-        return replace(deadline, basis=self.basis, evidence=self.evidence, deadline_id=self.id)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (UTC ISO timestamps); `from_dict` reads it back."""
-        return {
-            "id": self.id,
-            "rule": str(self.rule),
-            "started_at": _iso_or_none(self.started_at),
-            "pauses": [
-                [_iso_or_none(p.paused_at), _iso_or_none(p.resumed_at)] for p in self.pauses
-            ],
-            "stopped_at": _iso_or_none(self.stopped_at),
-            "basis": self.basis,
-            "evidence": self.evidence,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CaseClock:
-        """Raises: ValueError on a malformed rule or timestamp."""
-        pauses = tuple(_pause_from_pair(pair) for pair in data.get("pauses", []))
-        return cls(
-            id=data["id"],
-            rule=parse_rule(data["rule"]),
-            started_at=_moment_or_none(data.get("started_at")),
-            pauses=pauses,
-            stopped_at=_moment_or_none(data.get("stopped_at")),
-            basis=data.get("basis"),
-            evidence=data.get("evidence"),
-        )
-
-    @classmethod
-    def define(cls, clock_id: str, spec: Mapping[str, Any]) -> CaseClock:
-        """A not-yet-started clock from a process.json `clocks` entry (value, unit, basis...).
-
-        Raises: ValueError on a bad value or unit.
-        """
-        return cls(
-            id=clock_id,
-            rule=Rule(spec["value"], _unit(spec["unit"])),
-            basis=spec.get("basis"),
-            evidence=spec.get("evidence"),
-        )

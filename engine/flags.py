@@ -18,15 +18,9 @@ Flags clear (cleared_at set) when their task is no longer open, when the instanc
 or is cancelled, and, for stalled flags, when the instance progresses (last_progress_at moves
 past `since`, the moment the flag was counted from).
 
-Escalation ladder, one notification per user per level:
-- level 0, when the flag is raised: the handler, i.e. the task's assignee, else every active
-  user of the task's organization and role; for a stall with no task, the user who started
-  the instance (else the officers of the starting organization);
-- level 1: the heads of that organization;
-- level 2: the coordinators of the justice bureau (organization type justice_bureau).
-Levels 1 and 2 are reached ESCALATION_WORKING_DAYS working days after the flag was raised (at
-the same time of day, Asia/Shanghai) if it is still open. Yellow flags only remind the handler.
-Confidential instances notify only the users allowed to see them.
+Raising a flag notifies its handler (level 0); the `escalate` job climbs the ladder of every
+open flag whose next level is due. Who is notified at which level, and when a level is due, is
+engine.escalation.
 
 Every job is a plain function `(factory, now, settings)`, idempotent, and safe with two
 schedulers on one database: a flag's dedupe_key and a notification's (user, flag, level) are
@@ -44,8 +38,6 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from enum import IntEnum
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey
@@ -59,11 +51,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import defer
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import sessionmaker
 
-from engine import access
+from engine import escalation
 from engine import notifications
 from engine import runner
 from engine.calendar import WorkCalendar
@@ -71,51 +62,24 @@ from engine.calendar import load_calendar
 from engine.db import Base
 from engine.db import is_sqlite
 from engine.deadlines import LEGAL_TZ
+from engine.escalation import FlagKind
+from engine.escalation import Level
+from engine.escalation import level_due
 from engine.models import HumanTask
 from engine.models import InstanceStatus
-from engine.models import Organization
-from engine.models import OrgType
 from engine.models import ProcessInstance
-from engine.models import Role
 from engine.models import TaskStatus
-from engine.models import User
 from engine.models import UTCDateTime
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-class FlagKind(StrEnum):
-    YELLOW = "yellow"
-    RED = "red"
-    STALLED = "stalled"
-
-
-class Level(IntEnum):
-    HANDLER = 0
-    HEAD = 1
-    COORDINATOR = 2
-
-
-# Working days after the raise at which levels 1, 2, ... are reached (index 0 is level 1).
-ESCALATION_WORKING_DAYS: dict[FlagKind, tuple[int, ...]] = {
-    FlagKind.YELLOW: (),
-    FlagKind.RED: (1, 3),
-    FlagKind.STALLED: (1, 2),
-}
 ACTIVE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
 FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
-KIND_LABELS = {FlagKind.YELLOW: "期限预警", FlagKind.RED: "已超期", FlagKind.STALLED: "案件停滞"}
 # Full-width punctuation is the expected form of these Chinese texts.
 DETAIL_SEPARATOR = "，"  # noqa: RUF001
 REASON_DETAIL = "{head}（{detail}）"  # noqa: RUF001
-TITLE = "{prefix}{label}：{subject}"  # noqa: RUF001
-BODY = "{reason}\n案件：{subject}（编号 {instance_id}）"  # noqa: RUF001
-LEVEL_PREFIXES: dict[int, str] = {
-    Level.HANDLER: "",
-    Level.HEAD: "【升级至负责人】",
-    Level.COORDINATOR: "【司法局督办】",
-}
 
 JobFunc = Callable[[sessionmaker[Session], datetime, Settings], int]
 
@@ -140,13 +104,10 @@ class Flag(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
 
 
-def _instance(session: Session, instance_id: int) -> ProcessInstance | None:
-    """An instance row without its (large) SpiffWorkflow state."""
-    return session.scalar(
-        select(ProcessInstance)
-        .options(defer(ProcessInstance.state_json))
-        .where(ProcessInstance.id == instance_id)
-    )
+def _notify_handler(session: Session, flag_id: int, now: datetime) -> None:
+    flag = session.get(Flag, flag_id)
+    assert flag is not None  # noqa: S101 - the caller just inserted it
+    escalation.notify_level(session, flag, Level.HANDLER, now)
 
 
 def _local(moment: datetime) -> str:
@@ -226,7 +187,7 @@ def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: da
             .where(Flag.task_id == task.id, Flag.kind == FlagKind.YELLOW, Flag.cleared_at.is_(None))
             .values(cleared_at=now)
         )
-    _notify_level(session, new_ids[0], Level.HANDLER, now)
+    _notify_handler(session, new_ids[0], now)
     return True
 
 
@@ -416,7 +377,7 @@ def _raise_stall_flag(session: Session, row: Any, wait: Wait, now: datetime) -> 
     }
     new_ids = notifications.insert_new(session, Flag, [flag], ["dedupe_key"])
     if new_ids:
-        _notify_level(session, new_ids[0], Level.HANDLER, now)
+        _notify_handler(session, new_ids[0], now)
     return bool(new_ids)
 
 
@@ -485,94 +446,6 @@ def clear_flags(factory: sessionmaker[Session], now: datetime, settings: Setting
 # ---- escalation -----------------------------------------------------------------------------
 
 
-def add_working_days(moment: datetime, days: int, calendar: WorkCalendar) -> datetime:
-    """The same local time of day `days` working days after `moment`'s day (Asia/Shanghai)."""
-    local = moment.astimezone(LEGAL_TZ)
-    day = local.date()
-    remaining = days
-    while remaining > 0:
-        day += timedelta(days=1)
-        if calendar.is_working_day(day):
-            remaining -= 1
-    return datetime.combine(day, local.timetz()).astimezone(UTC)
-
-
-def level_due(kind: FlagKind, raised_at: datetime, now: datetime, calendar: WorkCalendar) -> int:
-    """The escalation level a flag of this kind raised at `raised_at` has reached by `now`."""
-    level: int = Level.HANDLER
-    for index, days in enumerate(ESCALATION_WORKING_DAYS[kind], start=1):
-        if now >= add_working_days(raised_at, days, calendar):
-            level = index
-    return level
-
-
-def _active_users(session: Session, *conditions: Any) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .join(Organization, Organization.code == User.org_code)
-            .where(User.active.is_(True), *conditions)
-            .order_by(User.id)
-        )
-    )
-
-
-def _handlers(session: Session, task: HumanTask | None, instance: ProcessInstance) -> list[User]:
-    if task is not None and task.assignee_id is not None:
-        return _active_users(session, User.id == task.assignee_id)
-    if task is not None:
-        role = [User.role == task.role] if task.role else []
-        return _active_users(session, User.org_code == task.org_code, *role)
-    if instance.started_by_id is not None:
-        return _active_users(session, User.id == instance.started_by_id)
-    return _active_users(session, User.org_code == instance.started_org, User.role == Role.OFFICER)
-
-
-def recipients(session: Session, flag: Flag, level: int) -> list[User]:
-    """Who a flag notifies at one level of the ladder (see the module docstring)."""
-    instance = _instance(session, flag.instance_id)
-    if instance is None:
-        return []
-    task = session.get(HumanTask, flag.task_id) if flag.task_id is not None else None
-    org_code = task.org_code if task is not None and task.org_code else instance.started_org
-    if level == Level.HANDLER:
-        users = _handlers(session, task, instance)
-    elif level == Level.HEAD:
-        users = _active_users(session, User.org_code == org_code, User.role == Role.HEAD)
-    else:
-        users = _active_users(
-            session,
-            Organization.type == OrgType.JUSTICE_BUREAU,
-            Organization.active.is_(True),
-            User.role == Role.COORDINATOR,
-        )
-    if instance.confidential:
-        users = [user for user in users if access.can_view_instance(session, user, instance)]
-    return users
-
-
-def _notify_level(session: Session, flag_id: int, level: int, now: datetime) -> int:
-    flag = session.get(Flag, flag_id)
-    assert flag is not None  # noqa: S101 - the caller just inserted or locked it
-    instance = _instance(session, flag.instance_id)
-    title_subject = instance.title if instance is not None else f"#{flag.instance_id}"
-    title = TITLE.format(
-        prefix=LEVEL_PREFIXES[level], label=KIND_LABELS[flag.kind], subject=title_subject
-    )
-    body = BODY.format(reason=flag.reason, subject=title_subject, instance_id=flag.instance_id)
-    users = recipients(session, flag, level)
-    created = notifications.notify(
-        session,
-        user_ids=[user.id for user in users],
-        flag_id=flag.id,
-        level=level,
-        title=title,
-        body=body,
-        now=now,
-    )
-    return len(created)
-
-
 def _lock_flag(session: Session, flag_id: int, settings: Settings) -> Flag | None:
     query = select(Flag).where(Flag.id == flag_id, Flag.cleared_at.is_(None))
     if not is_sqlite(settings.database_url):
@@ -589,7 +462,7 @@ def _escalate_one(
     target = level_due(FlagKind(flag.kind), flag.raised_at, now, calendar)
     sent = 0
     for level in range(flag.level + 1, target + 1):
-        sent += _notify_level(session, flag.id, level, now)
+        sent += escalation.notify_level(session, flag, level, now)
     if target > flag.level:
         flag.level = target
     return sent

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import access
+from engine import projections
 from engine import runner
 from engine.errors import Conflict
 from engine.errors import NotAllowed
@@ -131,7 +132,7 @@ def complete_task(
     )
     if on_behalf is not None:
         step.audit.append(
-            runner.audit_event(
+            projections.audit_event(
                 step,
                 "acted_on_behalf",
                 None,
@@ -163,7 +164,7 @@ def deliver_message(
     Raises:
         NotFound: when no (visible) instance waits for this message and correlation.
     """
-    key = runner.correlation_key(correlation)
+    key = projections.correlation_key(correlation)
     waiting = (
         select(MessageSubscription.instance_id)
         .where(MessageSubscription.message_name == name, MessageSubscription.correlation == key)

@@ -2,8 +2,8 @@
 
 A step is: lock the instance row, load its state with cached specs, give it the guarded
 script engine, apply one change (start, complete a task, deliver a message, fire timers,
-retry), run engine steps, then write state and projections in the same transaction.
-Nothing here commits.
+retry), run engine steps, then write state and projections (engine.projections) in the same
+transaction. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import Protocol
-from typing import cast
 
 from SpiffWorkflow import TaskState as SpiffState
 from SpiffWorkflow.bpmn import BpmnEvent as SpiffEvent
@@ -31,14 +30,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     EscalationEventDefinition as SpiffEscalationEvent,
 )
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as SpiffTimer
 from SpiffWorkflow.exceptions import WorkflowException as SpiffWorkflowError
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
 from SpiffWorkflow.task import Task as SpiffTask
-from sqlalchemy import Table
-from sqlalchemy import insert
 from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import catalog
@@ -50,15 +45,15 @@ from engine.errors import EngineError
 from engine.errors import NotFound
 from engine.models import AuditEvent
 from engine.models import HumanTask
-from engine.models import InstanceParty
 from engine.models import InstanceStatus
-from engine.models import MessageSubscription
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
-from engine.models import TaskStatus
-from engine.models import TimerProjection
-from engine.routing import party_orgs
-from engine.routing import route_task
+from engine.projections import audit_event
+from engine.projections import current_waits
+from engine.projections import insert_audit
+from engine.projections import sync_human_tasks
+from engine.projections import sync_waits
+from engine.projections import waiting_elements
 from engine.sandbox import bounded_range
 from engine.sandbox import check_source
 from engine.sandbox import run_with_budget
@@ -69,16 +64,10 @@ from engine.settings import Settings
 from engine.store import SERIALIZER_VERSION
 from engine.store import dump_state
 from engine.store import load_state
-from engine.task_deadlines import DeadlineService
 
 logger = logging.getLogger(__name__)
 
 ServiceCall = Callable[[str, dict[str, Any]], Any]
-# Core tables for the projection writes: no identity-map bookkeeping on the hot path.
-AUDIT_TABLE = cast(Table, AuditEvent.__table__)
-HUMAN_TASK_TABLE = cast(Table, HumanTask.__table__)
-TIMER_TABLE = cast(Table, TimerProjection.__table__)
-SUBSCRIPTION_TABLE = cast(Table, MessageSubscription.__table__)
 
 
 class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
@@ -394,49 +383,6 @@ def latest_definition(session: Session, process_id: str) -> ProcessDefinition:
     return definition
 
 
-def audit_event(
-    step: Step,
-    kind: str,
-    task: SpiffTask | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    return AuditEvent(
-        instance_id=step.instance.id,
-        task_guid=str(task.id) if task is not None else None,
-        bpmn_id=task.task_spec.bpmn_id if task is not None else None,
-        kind=kind,
-        actor=step.actor,
-        at=step.now,
-        data_before=_jsonable(before),
-        data_after=_jsonable(after),
-        detail=_jsonable(detail),
-    )
-
-
-def _audit_row(event: AuditEvent) -> dict[str, Any]:
-    columns = (
-        "instance_id",
-        "task_guid",
-        "bpmn_id",
-        "kind",
-        "actor",
-        "at",
-        "data_before",
-        "data_after",
-        "detail",
-    )
-    return {name: getattr(event, name) for name in columns}
-
-
-def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    result: dict[str, Any] = json.loads(json.dumps(value, default=str, ensure_ascii=False))
-    return result
-
-
 def apply_clocks(step: Step, task: SpiffTask) -> None:
     """Start, pause, resume or stop case clocks named by the completed element's properties."""
     info = step.parsed.elements.get(task.task_spec.bpmn_id or "")
@@ -592,8 +538,8 @@ def save(step: Step) -> None:
     ready = ready_human_tasks(workflow)
     waits = current_waits(step)
     _set_status(step, ready, waits)
-    _sync_human_tasks(step, ready)
-    _sync_waits(step, waits)
+    sync_human_tasks(step, ready)
+    sync_waits(step, waits)
     if step.error:
         step.audit.append(audit_event(step, "incident", None, None, None, step.error))
         logger.error(
@@ -602,8 +548,7 @@ def save(step: Step) -> None:
             step.error.get("element"),
             step.error.get("message"),
         )
-    if step.audit:
-        step.session.execute(insert(AUDIT_TABLE), [_audit_row(e) for e in step.audit])
+    insert_audit(step.session, step.audit)
     step.audit = []
     step.session.flush()
 
@@ -626,7 +571,7 @@ def _set_status(step: Step, ready: list[SpiffTask], waits: dict[str, Any]) -> No
     progressed = (
         bool(step.completed_guids)
         or {str(t.id) for t in ready} != step.ready_before
-        or _waiting_elements(waits) != _waiting_elements(instance.waits or {})
+        or waiting_elements(waits) != waiting_elements(instance.waits or {})
     )
     if progressed or previous != instance.status:
         instance.last_progress_at = step.now
@@ -634,195 +579,6 @@ def _set_status(step: Step, ready: list[SpiffTask], waits: dict[str, Any]) -> No
 
 def _has_failed_task(workflow: SpiffWorkflow) -> bool:
     return workflow.get_next_task(state=SpiffState.ERROR) is not None
-
-
-def _sync_human_tasks(step: Step, ready: list[SpiffTask]) -> None:
-    session = step.session
-    ready_now = {str(t.id): t for t in ready}
-    for guid, (user_id, on_behalf) in step.completed_guids.items():
-        session.execute(
-            update(HUMAN_TASK_TABLE)
-            .where(HUMAN_TASK_TABLE.c.guid == guid)
-            .values(
-                status=TaskStatus.COMPLETED,
-                completed_at=step.now,
-                completed_by_id=user_id,
-                on_behalf_of_id=on_behalf,
-            )
-        )
-    gone = step.ready_before - set(ready_now) - set(step.completed_guids)
-    if gone:
-        table = HUMAN_TASK_TABLE
-        session.execute(
-            update(table)
-            .where(table.c.guid.in_(gone), table.c.status == TaskStatus.OPEN)
-            .values(status=TaskStatus.CANCELLED, completed_at=step.now)
-        )
-    new = [t for guid, t in ready_now.items() if guid not in step.ready_before]
-    if new:
-        deadlines = DeadlineService(session, step.settings)
-        rows = [_human_task_row(step, task, deadlines) for task in new]
-        session.add_all(rows)
-        _add_parties(step, {r.org_code for r in rows if r.org_code})
-    _add_parties(
-        step,
-        party_orgs(
-            step.manifest, _workflow(step).last_task.data if _workflow(step).last_task else {}
-        ),
-    )
-
-
-def _effective_lane(step: Step, task: SpiffTask) -> str | None:
-    current: SpiffTask | None = task
-    while current is not None:
-        info = step.parsed.elements.get(current.task_spec.bpmn_id or "")
-        if info is not None and info.lane_id:
-            return info.lane_id
-        parent_id = current.workflow.parent_task_id
-        current = current.workflow.top_workflow.get_task_from_id(parent_id) if parent_id else None
-    return None
-
-
-def _human_task_row(step: Step, task: SpiffTask, deadlines: DeadlineService) -> HumanTask:
-    lane_id = _effective_lane(step, task)
-    route = route_task(
-        step.session,
-        step.manifest,
-        lane_id,
-        task.data,
-        initiator_id=step.instance.started_by_id,
-        initiator_org=step.instance.started_org,
-    )
-    if route.org_code is None and route.assignee_id is None:
-        logger.warning(
-            "instance %s task %s (%s) in lane %s routes to no organization: check its data",
-            step.instance.id,
-            task.id,
-            task.task_spec.bpmn_id,
-            lane_id,
-        )
-    info = step.parsed.elements.get(task.task_spec.bpmn_id)
-    properties = info.properties if info else {}
-    deadline = deadlines.for_task(
-        properties, ready_at=step.now, data=task.data, clocks=step.instance.clocks
-    )
-    return HumanTask(
-        guid=str(task.id),
-        instance_id=step.instance.id,
-        process_id=step.instance.process_id,
-        bpmn_id=task.task_spec.bpmn_id,
-        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-        lane=lane_id,
-        role=route.role,
-        org_code=route.org_code,
-        assignee_id=route.assignee_id,
-        status=TaskStatus.OPEN,
-        created_at=step.now,
-        due_at=deadline.due if deadline else None,
-        warn_at=deadline.warn_at if deadline else None,
-        deadline=deadline.to_dict() if deadline else None,
-    )
-
-
-def _add_parties(step: Step, orgs: set[str]) -> None:
-    instance = step.instance
-    known = set(instance.party_orgs or [])
-    if instance.started_org:
-        orgs = orgs | {instance.started_org}
-    new = sorted(orgs - known)
-    if not new:
-        return
-    step.session.add_all(InstanceParty(instance_id=instance.id, org_code=code) for code in new)
-    instance.party_orgs = sorted(known | set(new))
-
-
-def current_waits(step: Step) -> dict[str, Any]:
-    """Timers and message subscriptions the workflow waits on, as plain data."""
-    timers: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    for task in _workflow(step).event_manager.tasks.values():
-        definition = task.task_spec.event_definition
-        bpmn_id = task.task_spec.bpmn_id
-        if isinstance(definition, SpiffTimer):
-            value = definition.details(task).value
-            if isinstance(value, str):
-                due = SpiffTimer.get_datetime(value).astimezone(UTC)
-                timers.append({"bpmn_id": bpmn_id, "due": due.isoformat()})
-        elif isinstance(definition, SpiffMessage):
-            messages.append(
-                {
-                    "bpmn_id": bpmn_id,
-                    "name": definition.name,
-                    "correlation": _correlation(step, task),
-                }
-            )
-    timers.sort(key=lambda t: (t["due"], t["bpmn_id"] or ""))
-    messages.sort(key=lambda m: (m["name"], m["correlation"], m["bpmn_id"] or ""))
-    return {"timers": timers, "messages": messages}
-
-
-def _correlation(step: Step, task: SpiffTask) -> str:
-    info = step.parsed.elements.get(task.task_spec.bpmn_id or "")
-    keys = [
-        k.strip()
-        for k in (info.properties.get("correlate_on", "") if info else "").split(",")
-        if k.strip()
-    ]
-    return correlation_key({k: task.data.get(k) for k in keys})
-
-
-def correlation_key(values: Mapping[str, Any]) -> str:
-    """Canonical form of correlation values, as stored and looked up."""
-    return json.dumps({k: str(v) for k, v in values.items()}, sort_keys=True, ensure_ascii=False)
-
-
-def _waiting_elements(waits: dict[str, Any]) -> set[str]:
-    return {w["bpmn_id"] for kind in ("timers", "messages") for w in waits.get(kind, [])}
-
-
-def _sync_waits(step: Step, waits: dict[str, Any]) -> None:
-    """Rewrite the timer and message projections that changed; always recompute next_timer_at."""
-    instance = step.instance
-    stored = instance.waits or {}
-    if waits.get("timers") != stored.get("timers"):
-        _replace_timers(step, waits["timers"])
-    if waits.get("messages") != stored.get("messages"):
-        _replace_subscriptions(step, waits["messages"])
-    if waits != stored:
-        instance.waits = waits
-    dues = [datetime.fromisoformat(t["due"]) for t in waits["timers"]]
-    # An instance in error fires nothing until it is retried; retry recomputes this.
-    next_timer_at = min(dues) if dues and instance.status != InstanceStatus.ERROR else None
-    if instance.next_timer_at != next_timer_at:
-        instance.next_timer_at = next_timer_at
-
-
-def _replace_timers(step: Step, timers: list[dict[str, Any]]) -> None:
-    instance_id = step.instance.id
-    table = TIMER_TABLE
-    step.session.execute(table.delete().where(table.c.instance_id == instance_id))
-    step.session.add_all(
-        TimerProjection(
-            instance_id=instance_id, bpmn_id=t["bpmn_id"], due_at=datetime.fromisoformat(t["due"])
-        )
-        for t in timers
-    )
-
-
-def _replace_subscriptions(step: Step, messages: list[dict[str, Any]]) -> None:
-    instance_id = step.instance.id
-    table = SUBSCRIPTION_TABLE
-    step.session.execute(table.delete().where(table.c.instance_id == instance_id))
-    step.session.add_all(
-        MessageSubscription(
-            instance_id=instance_id,
-            message_name=m["name"],
-            correlation=m["correlation"],
-            bpmn_id=m["bpmn_id"],
-            since=step.now,
-        )
-        for m in messages
-    )
 
 
 def workflow_data(step: Step) -> dict[str, Any]:

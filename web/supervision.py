@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from engine import access
 from engine import accounts
 from engine import processes
+from engine.escalation import FlagKind
 from engine.flags import Flag
-from engine.flags import FlagKind
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import InstanceStatus

@@ -42,8 +42,8 @@ from engine.db import make_engine
 from engine.db import make_session_factory
 from engine.errors import Conflict
 from engine.errors import NotFound
+from engine.escalation import FlagKind
 from engine.flags import Flag
-from engine.flags import FlagKind
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus

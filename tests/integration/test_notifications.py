@@ -18,8 +18,8 @@ from sqlalchemy import update
 from engine import notifications
 from engine import runner
 from engine.errors import NotFound
+from engine.escalation import FlagKind
 from engine.flags import Flag
-from engine.flags import FlagKind
 from engine.models import ProcessInstance
 from engine.models import User
 from engine.notifications import Notification

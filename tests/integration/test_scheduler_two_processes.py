@@ -28,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from engine import runner
+from engine.escalation import FlagKind
 from engine.flags import Flag
-from engine.flags import FlagKind
 from engine.models import AuditEvent
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance

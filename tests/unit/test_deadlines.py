@@ -20,10 +20,10 @@ from engine.calendar import OverrideKind
 from engine.calendar import WorkCalendar
 from engine.calendar import add_override
 from engine.calendar import default_calendar
+from engine.clocks import CaseClock
+from engine.clocks import ClockStatus
 from engine.commands import deadline as deadline_cli
 from engine.db import make_engine
-from engine.deadlines import CaseClock
-from engine.deadlines import ClockStatus
 from engine.deadlines import Rule
 from engine.deadlines import Unit
 from engine.deadlines import add_months

@@ -17,8 +17,8 @@ from sqlalchemy.orm import sessionmaker
 
 from engine import instances
 from engine import processes
+from engine.escalation import FlagKind
 from engine.flags import Flag
-from engine.flags import FlagKind
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus

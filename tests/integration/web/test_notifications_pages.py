@@ -16,8 +16,8 @@ from sqlalchemy.orm import sessionmaker
 from engine import accounts
 from engine import instances
 from engine import notifications
+from engine.escalation import FlagKind
 from engine.flags import Flag
-from engine.flags import FlagKind
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo
 

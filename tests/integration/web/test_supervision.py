@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 from engine.demo_accounts import DEMO_PASSWORD
+from engine.escalation import FlagKind
 from engine.flags import Flag
-from engine.flags import FlagKind
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance

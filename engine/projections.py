@@ -1,0 +1,306 @@
+"""Query projections of one step: human tasks, parties, waits (timers, messages) and audit rows.
+
+The runner's `save` calls these in the step's transaction after the workflow ran; they read the
+loaded workflow and write the tables that pages, inboxes and jobs query instead of the state.
+Nothing here drives SpiffWorkflow or commits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import Protocol
+from typing import cast
+
+from SpiffWorkflow.bpmn import BpmnWorkflow as SpiffWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as SpiffTimer
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
+from SpiffWorkflow.task import Task as SpiffTask
+from sqlalchemy import Table
+from sqlalchemy import insert
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from engine.catalog import ParsedDefinition
+from engine.models import AuditEvent
+from engine.models import HumanTask
+from engine.models import InstanceParty
+from engine.models import InstanceStatus
+from engine.models import MessageSubscription
+from engine.models import ProcessInstance
+from engine.models import TaskStatus
+from engine.models import TimerProjection
+from engine.routing import party_orgs
+from engine.routing import route_task
+from engine.settings import Settings
+from engine.task_deadlines import DeadlineService
+
+logger = logging.getLogger(__name__)
+
+# Core tables for the projection writes: no identity-map bookkeeping on the hot path.
+AUDIT_TABLE = cast(Table, AuditEvent.__table__)
+HUMAN_TASK_TABLE = cast(Table, HumanTask.__table__)
+TIMER_TABLE = cast(Table, TimerProjection.__table__)
+SUBSCRIPTION_TABLE = cast(Table, MessageSubscription.__table__)
+
+
+class StepState(Protocol):
+    """What the projections read from the runner's Step."""
+
+    session: Session
+    settings: Settings
+    instance: ProcessInstance
+    parsed: ParsedDefinition
+    manifest: dict[str, Any]
+    actor: str
+    now: datetime
+    workflow: SpiffWorkflow | None
+    ready_before: set[str]
+    completed_guids: dict[str, tuple[int | None, int | None]]
+
+
+def _workflow(step: StepState) -> SpiffWorkflow:
+    assert step.workflow is not None  # noqa: S101 - the runner's open_step sets it
+    return step.workflow
+
+
+def audit_event(
+    step: StepState,
+    kind: str,
+    task: SpiffTask | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        instance_id=step.instance.id,
+        task_guid=str(task.id) if task is not None else None,
+        bpmn_id=task.task_spec.bpmn_id if task is not None else None,
+        kind=kind,
+        actor=step.actor,
+        at=step.now,
+        data_before=_jsonable(before),
+        data_after=_jsonable(after),
+        detail=_jsonable(detail),
+    )
+
+
+def _audit_row(event: AuditEvent) -> dict[str, Any]:
+    columns = (
+        "instance_id",
+        "task_guid",
+        "bpmn_id",
+        "kind",
+        "actor",
+        "at",
+        "data_before",
+        "data_after",
+        "detail",
+    )
+    return {name: getattr(event, name) for name in columns}
+
+
+def insert_audit(session: Session, events: list[AuditEvent]) -> None:
+    """Write the step's audit events in one INSERT (none when there are none)."""
+    if events:
+        session.execute(insert(AUDIT_TABLE), [_audit_row(e) for e in events])
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    result: dict[str, Any] = json.loads(json.dumps(value, default=str, ensure_ascii=False))
+    return result
+
+
+def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:
+    session = step.session
+    ready_now = {str(t.id): t for t in ready}
+    for guid, (user_id, on_behalf) in step.completed_guids.items():
+        session.execute(
+            update(HUMAN_TASK_TABLE)
+            .where(HUMAN_TASK_TABLE.c.guid == guid)
+            .values(
+                status=TaskStatus.COMPLETED,
+                completed_at=step.now,
+                completed_by_id=user_id,
+                on_behalf_of_id=on_behalf,
+            )
+        )
+    gone = step.ready_before - set(ready_now) - set(step.completed_guids)
+    if gone:
+        table = HUMAN_TASK_TABLE
+        session.execute(
+            update(table)
+            .where(table.c.guid.in_(gone), table.c.status == TaskStatus.OPEN)
+            .values(status=TaskStatus.CANCELLED, completed_at=step.now)
+        )
+    new = [t for guid, t in ready_now.items() if guid not in step.ready_before]
+    if new:
+        deadlines = DeadlineService(session, step.settings)
+        rows = [_human_task_row(step, task, deadlines) for task in new]
+        session.add_all(rows)
+        _add_parties(step, {r.org_code for r in rows if r.org_code})
+    _add_parties(
+        step,
+        party_orgs(
+            step.manifest, _workflow(step).last_task.data if _workflow(step).last_task else {}
+        ),
+    )
+
+
+def _effective_lane(step: StepState, task: SpiffTask) -> str | None:
+    current: SpiffTask | None = task
+    while current is not None:
+        info = step.parsed.elements.get(current.task_spec.bpmn_id or "")
+        if info is not None and info.lane_id:
+            return info.lane_id
+        parent_id = current.workflow.parent_task_id
+        current = current.workflow.top_workflow.get_task_from_id(parent_id) if parent_id else None
+    return None
+
+
+def _human_task_row(step: StepState, task: SpiffTask, deadlines: DeadlineService) -> HumanTask:
+    lane_id = _effective_lane(step, task)
+    route = route_task(
+        step.session,
+        step.manifest,
+        lane_id,
+        task.data,
+        initiator_id=step.instance.started_by_id,
+        initiator_org=step.instance.started_org,
+    )
+    if route.org_code is None and route.assignee_id is None:
+        logger.warning(
+            "instance %s task %s (%s) in lane %s routes to no organization: check its data",
+            step.instance.id,
+            task.id,
+            task.task_spec.bpmn_id,
+            lane_id,
+        )
+    info = step.parsed.elements.get(task.task_spec.bpmn_id)
+    properties = info.properties if info else {}
+    deadline = deadlines.for_task(
+        properties, ready_at=step.now, data=task.data, clocks=step.instance.clocks
+    )
+    return HumanTask(
+        guid=str(task.id),
+        instance_id=step.instance.id,
+        process_id=step.instance.process_id,
+        bpmn_id=task.task_spec.bpmn_id,
+        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+        lane=lane_id,
+        role=route.role,
+        org_code=route.org_code,
+        assignee_id=route.assignee_id,
+        status=TaskStatus.OPEN,
+        created_at=step.now,
+        due_at=deadline.due if deadline else None,
+        warn_at=deadline.warn_at if deadline else None,
+        deadline=deadline.to_dict() if deadline else None,
+    )
+
+
+def _add_parties(step: StepState, orgs: set[str]) -> None:
+    instance = step.instance
+    known = set(instance.party_orgs or [])
+    if instance.started_org:
+        orgs = orgs | {instance.started_org}
+    new = sorted(orgs - known)
+    if not new:
+        return
+    step.session.add_all(InstanceParty(instance_id=instance.id, org_code=code) for code in new)
+    instance.party_orgs = sorted(known | set(new))
+
+
+def current_waits(step: StepState) -> dict[str, Any]:
+    """Timers and message subscriptions the workflow waits on, as plain data."""
+    timers: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for task in _workflow(step).event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        bpmn_id = task.task_spec.bpmn_id
+        if isinstance(definition, SpiffTimer):
+            value = definition.details(task).value
+            if isinstance(value, str):
+                due = SpiffTimer.get_datetime(value).astimezone(UTC)
+                timers.append({"bpmn_id": bpmn_id, "due": due.isoformat()})
+        elif isinstance(definition, SpiffMessage):
+            messages.append(
+                {
+                    "bpmn_id": bpmn_id,
+                    "name": definition.name,
+                    "correlation": _correlation(step, task),
+                }
+            )
+    timers.sort(key=lambda t: (t["due"], t["bpmn_id"] or ""))
+    messages.sort(key=lambda m: (m["name"], m["correlation"], m["bpmn_id"] or ""))
+    return {"timers": timers, "messages": messages}
+
+
+def _correlation(step: StepState, task: SpiffTask) -> str:
+    info = step.parsed.elements.get(task.task_spec.bpmn_id or "")
+    keys = [
+        k.strip()
+        for k in (info.properties.get("correlate_on", "") if info else "").split(",")
+        if k.strip()
+    ]
+    return correlation_key({k: task.data.get(k) for k in keys})
+
+
+def correlation_key(values: Mapping[str, Any]) -> str:
+    """Canonical form of correlation values, as stored and looked up."""
+    return json.dumps({k: str(v) for k, v in values.items()}, sort_keys=True, ensure_ascii=False)
+
+
+def waiting_elements(waits: dict[str, Any]) -> set[str]:
+    return {w["bpmn_id"] for kind in ("timers", "messages") for w in waits.get(kind, [])}
+
+
+def sync_waits(step: StepState, waits: dict[str, Any]) -> None:
+    """Rewrite the timer and message projections that changed; always recompute next_timer_at."""
+    instance = step.instance
+    stored = instance.waits or {}
+    if waits.get("timers") != stored.get("timers"):
+        _replace_timers(step, waits["timers"])
+    if waits.get("messages") != stored.get("messages"):
+        _replace_subscriptions(step, waits["messages"])
+    if waits != stored:
+        instance.waits = waits
+    dues = [datetime.fromisoformat(t["due"]) for t in waits["timers"]]
+    # An instance in error fires nothing until it is retried; retry recomputes this.
+    next_timer_at = min(dues) if dues and instance.status != InstanceStatus.ERROR else None
+    if instance.next_timer_at != next_timer_at:
+        instance.next_timer_at = next_timer_at
+
+
+def _replace_timers(step: StepState, timers: list[dict[str, Any]]) -> None:
+    instance_id = step.instance.id
+    table = TIMER_TABLE
+    step.session.execute(table.delete().where(table.c.instance_id == instance_id))
+    step.session.add_all(
+        TimerProjection(
+            instance_id=instance_id, bpmn_id=t["bpmn_id"], due_at=datetime.fromisoformat(t["due"])
+        )
+        for t in timers
+    )
+
+
+def _replace_subscriptions(step: StepState, messages: list[dict[str, Any]]) -> None:
+    instance_id = step.instance.id
+    table = SUBSCRIPTION_TABLE
+    step.session.execute(table.delete().where(table.c.instance_id == instance_id))
+    step.session.add_all(
+        MessageSubscription(
+            instance_id=instance_id,
+            message_name=m["name"],
+            correlation=m["correlation"],
+            bpmn_id=m["bpmn_id"],
+            since=step.now,
+        )
+        for m in messages
+    )
