@@ -114,6 +114,7 @@ def validate_submission(
         cleaned[key] = now.astimezone(LEGAL_TZ).replace(second=0, microsecond=0).isoformat()
     errors = _unknown_fields(schema, cleaned)
     errors.update({k: "字段名与系统函数同名" for k in cleaned if k in SCRIPT_API})
+    errors.update({k: "不能包含控制字符 NUL" for k, v in cleaned.items() if _has_nul(v)})
     errors.update(_schema_errors(schema, cleaned))
     if not errors:
         errors.update(_team_errors(session, schema, cleaned, {**(context or {}), **cleaned}, now))
@@ -123,6 +124,17 @@ def validate_submission(
             f"invalid data in {len(errors)} field(s): {', '.join(errors)}", errors
         )
     return cleaned
+
+
+def _has_nul(value: Any) -> bool:
+    # PostgreSQL refuses NUL in text; refuse it at the form instead of failing at commit.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _resolve(ref: Any, data: Mapping[str, Any]) -> Any:

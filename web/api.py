@@ -126,7 +126,20 @@ def _json_object() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。")
+    if _has_nul(body):
+        raise ApiError(400, "invalid_request", "请求中含有不允许的控制字符（NUL）。")
     return body
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (databases refuse it in text)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _field(body: Mapping[str, Any], key: str, kind: type, *, required: bool = True) -> Any:

@@ -188,3 +188,10 @@ def test_unknown_inactive_or_wrong_type_organizations_are_named(session: Session
 
 def test_a_form_without_org_values_never_queries() -> None:
     assert _org_submission(NO_DATABASE, {"note": "无机构"}) == {"note": "无机构"}
+
+
+def test_nul_characters_are_a_field_error() -> None:
+    errors = _errors(
+        {"decision": "approve", "days": 1, "found_on": "2026-03-01", "reason": "a\x00"}
+    )
+    assert errors == {"reason": "不能包含控制字符 NUL"}

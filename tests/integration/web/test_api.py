@@ -222,3 +222,13 @@ def test_huge_ids_are_404_not_500(api: Any) -> None:
     assert api("admin").get(f"/instances/{2**70}").status_code == 404
     assert api("admin").post(f"/tasks/{2**70}/complete", json={}).status_code == 404
     assert api("admin").get(f"/instances/{2**63}").status_code == 404
+
+
+def test_nul_characters_are_refused_with_400_not_a_database_error(api: Any) -> None:
+    response = api("admin").post("/instances", json={"process_id": "\x00", "data": {}})
+    assert response.status_code == 400
+    assert _is_error(response.get_json(), "invalid_request")
+    nested = api("admin").post(
+        "/messages", json={"name": "x", "correlation": {"case_no": "a\x00b"}, "payload": {}}
+    )
+    assert nested.status_code == 400
