@@ -30,6 +30,9 @@ from sqlalchemy.orm import relationship
 
 from engine.db import Base
 
+TITLE_LENGTH = 300
+ORG_CODE_LENGTH = 40
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -176,7 +179,7 @@ class ProcessInstance(Base):
     # The definition's content hash: caches of parsed specs are keyed by it, never by row id.
     spec_hash: Mapped[str] = mapped_column(String(64))
     process_id: Mapped[str] = mapped_column(String(100), index=True)
-    title: Mapped[str] = mapped_column(String(300), default="")
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH), default="")
     status: Mapped[InstanceStatus] = mapped_column(String(20), index=True)
     state_json: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(20))
@@ -185,7 +188,7 @@ class ProcessInstance(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     started_org: Mapped[str | None] = mapped_column(String(40), index=True)
-    township_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    township_code: Mapped[str | None] = mapped_column(String(ORG_CODE_LENGTH), index=True)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

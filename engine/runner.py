@@ -43,6 +43,8 @@ from engine.clocks import apply_clock_actions
 from engine.errors import Conflict
 from engine.errors import EngineError
 from engine.errors import NotFound
+from engine.models import ORG_CODE_LENGTH
+from engine.models import TITLE_LENGTH
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -329,13 +331,15 @@ def _title(
     key = manifest.get("title_field")
     value = data.get(key) if key else None
     base = str(manifest.get("title") or definition.name or definition.process_id)
-    return f"{base}：{value}" if value else base  # noqa: RUF001 - a Chinese title, shown as is
+    title = f"{base}：{value}" if value else base  # noqa: RUF001 - a Chinese title, shown as is
+    return title[:TITLE_LENGTH]
 
 
 def _township(manifest: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
     key = manifest.get("township_field")
     value = data.get(key) if key else None
-    return str(value) if value else None
+    # Only something that can be an organization code; forms validate it against the table.
+    return str(value) if value and len(str(value)) <= ORG_CODE_LENGTH else None
 
 
 def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -236,3 +236,22 @@ def test_only_the_start_roles_may_start_a_process(
             settings=settings,
             now=clock.now,
         )
+
+
+def test_an_overlong_title_is_cut_to_the_column_instead_of_failing(
+    session: Session, officer: User, settings: Settings, clock: Clock
+) -> None:
+    deploy_fixture(session, "seq_gateway")
+    instance = instances.start_instance(
+        session,
+        process_id="seq_gateway",
+        data={"subject": "长" * 1000, "agency_org": AGENCY},
+        user=officer,
+        settings=settings,
+        now=clock.now,
+    )
+    session.flush()
+    session.expire_all()
+    stored = session.get(ProcessInstance, instance.id)
+    assert stored is not None
+    assert len(stored.title) == 300 and stored.title.startswith("顺序与排他网关：长")
