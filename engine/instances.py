@@ -325,16 +325,30 @@ def diagram_source(session: Session, instance: ProcessInstance) -> tuple[bytes, 
     return first.encode("utf-8"), definition.process_id
 
 
+def element_names(session: Session, instance: ProcessInstance) -> dict[str, str]:
+    """BPMN element id to its (Chinese) name, from the cached parsed definition."""
+    elements = runner.parsed_definition(session, instance).elements
+    return {bpmn_id: info.name for bpmn_id, info in elements.items() if info.name}
+
+
 def diagram_marks(
-    session: Session, instance: ProcessInstance, now: datetime | None = None
+    session: Session,
+    instance: ProcessInstance,
+    now: datetime | None = None,
+    *,
+    audit: list[AuditEvent] | None = None,
+    tasks: list[HumanTask] | None = None,
 ) -> dict[str, str]:
-    """Element id → completed / active / overdue / error, for the instance diagram."""
+    """Element id → completed / active / overdue / error, for the instance diagram.
+
+    Pass the audit log and tasks when the caller already has them, to avoid reading twice.
+    """
     now = _now(now)
     marks: dict[str, str] = {}
-    for event in list_audit(session, instance.id):
+    for event in list_audit(session, instance.id) if audit is None else audit:
         if event.bpmn_id and event.kind in {"task_completed", "engine_step"}:
             marks[event.bpmn_id] = "completed"
-    for task in list_tasks(session, instance.id):
+    for task in list_tasks(session, instance.id) if tasks is None else tasks:
         if task.status == TaskStatus.OPEN:
             overdue = task.due_at is not None and task.due_at < now
             marks[task.bpmn_id] = "overdue" if overdue else "active"

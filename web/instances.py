@@ -16,7 +16,6 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from lxml import etree
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,7 +61,6 @@ bp = Blueprint("instances", __name__, url_prefix="/instances")
 EMPTY_FORM = {"type": "object", "properties": {}}
 # Audit kinds left out of the timeline: one per script or gateway step, noise to a reader.
 QUIET_KINDS = frozenset({"engine_step"})
-SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 @bp.get("/new")
@@ -134,11 +132,14 @@ def start(process_id: str) -> Response | tuple[str, int]:
 
 
 def _diagram_svg(
-    session: Session, instance: ProcessInstance, open_tasks: list[HumanTask]
+    session: Session,
+    instance: ProcessInstance,
+    open_tasks: list[HumanTask],
+    audit: list[AuditEvent],
 ) -> Markup | None:
     """The instance's diagram with its marks, or None when the model has no drawable diagram."""
     xml, process_id = instances.diagram_source(session, instance)
-    marks = instances.diagram_marks(session, instance)
+    marks = instances.diagram_marks(session, instance, audit=audit, tasks=open_tasks)
     due_labels = {
         t.bpmn_id: "期限 " + t.due_at.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
         for t in open_tasks
@@ -150,16 +151,6 @@ def _diagram_svg(
         logger.warning("instance %s: diagram of %s cannot be drawn", instance.id, process_id)
         return None
     return Markup(svg)  # noqa: S704 - built by lxml in engine.diagram, every name escaped
-
-
-def _element_names(session: Session, instance: ProcessInstance) -> dict[str, str]:
-    """BPMN element id to its Chinese name, for the timeline."""
-    xml, _process_id = instances.diagram_source(session, instance)
-    try:
-        root = etree.fromstring(xml, SAFE_XML)
-    except etree.XMLSyntaxError:
-        return {}
-    return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
 
 
 def _case_data(
@@ -229,15 +220,16 @@ def show(instance_id: int) -> str:
         abort(404)
     session.commit()  # keeps the audit record of a confidential read
     open_tasks = _open_tasks(session, instance)
-    audit = [e for e in instances.list_audit(session, instance.id) if e.kind not in QUIET_KINDS]
+    full_audit = instances.list_audit(session, instance.id)
+    audit = [e for e in full_audit if e.kind not in QUIET_KINDS]
     return render_template(
         "instances/show.html",
         instance=instance,
-        svg=_diagram_svg(session, instance, open_tasks),
+        svg=_diagram_svg(session, instance, open_tasks, full_audit),
         open_rows=task_rows(session, open_tasks, now=datetime.now(UTC)),
         audit=audit,
         flags=flags.open_flags(session, instance.id),
-        names=_element_names(session, instance),
+        names=instances.element_names(session, instance),
         links=_visible_links(session, user, instance),
         case_data=_case_data(instance.definition, instances.instance_data(session, instance)),
         people=_display_names(session, audit),
