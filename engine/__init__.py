@@ -1,5 +1,10 @@
 """Xietong engine: durable BPMN execution for county law-enforcement coordination.
 
 Plain Python: no Flask, no HTTP. Web views and scheduler jobs call the services in
-`instances`, `inbox` and friends, passing a SQLAlchemy session; they commit, the engine never does.
+`engine.cases` (and the other domain packages' `service`-style modules), passing a SQLAlchemy
+session; they commit, the engine never does.
+
+One package per domain, lowest layer last (enforced by `lint-imports`, see pyproject.toml):
+`demo`, `commands` → `cases` → `monitoring` → `execution` → `planning` → `deadlines`, `people`
+→ the top-level `models`, `db`, `settings`, `errors`.
 """

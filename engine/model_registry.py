@@ -8,7 +8,12 @@ from sqlalchemy import MetaData
 
 from engine.db import Base
 
-MODEL_MODULES = ("engine.models", "engine.calendar", "engine.planning.models", "engine.flags")
+MODEL_MODULES = (
+    "engine.models",
+    "engine.deadlines.calendar",
+    "engine.planning.models",
+    "engine.monitoring.flags",
+)
 
 
 def metadata() -> MetaData:

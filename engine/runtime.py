@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from engine.scheduler import start_in_process
+from engine.monitoring.scheduler import start_in_process
 from engine.settings import Settings
 
 

@@ -29,20 +29,20 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
-from engine import runner
 from engine.db import Base
 from engine.db import make_engine
 from engine.db import make_session_factory
+from engine.execution import definitions
 from engine.settings import Settings
 
 TEST_DATABASE_ENV = "XIETONG_TEST_DATABASE_URL"
 # Every module that declares tables on Base; the ones not (yet) in the tree are skipped.
 MODEL_MODULES = (
     "engine.models",
-    "engine.calendar",
+    "engine.deadlines.calendar",
     "engine.planning.models",
-    "engine.flags",
-    "engine.notifications",
+    "engine.monitoring.flags",
+    "engine.monitoring.notifications",
 )
 SCRIPT_BUDGET_SECONDS = 0.5
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -140,7 +140,7 @@ def session(db_engine: Engine) -> Iterator[Session]:
 @pytest.fixture(autouse=True)
 def _fresh_definition_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     # The runner caches definition facts by row id; rolled-back tests reuse ids on SQLite.
-    monkeypatch.setattr(runner, "_DEFINITIONS", {})
+    monkeypatch.setattr(definitions, "_DEFINITIONS", {})
 
 
 class Clock:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from engine import catalog
+from engine.execution import catalog
 from engine.models import Certificate
 from engine.models import Organization
 from engine.models import OrgType

@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
-from engine import access
-from engine import inbox
-from engine import instances
-from engine import processes
+from engine.cases import inbox
+from engine.cases import instances
 from engine.errors import EngineError
 from engine.errors import NotFound
 from engine.errors import Problem
 from engine.errors import WorkflowDefinitionError
+from engine.execution import processes
 from engine.models import HumanTask
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import User
+from engine.people import access
 from web.auth import api_user
 from web.errors import api_body
 from web.errors import status_for

@@ -26,11 +26,11 @@ from flask import session
 from flask import url_for
 from werkzeug.wrappers import Response
 
-from engine import accounts
 from engine.errors import EngineError
 from engine.errors import InvalidTaskData
 from engine.models import Role
 from engine.models import User
+from engine.people import accounts
 from web.csrf import new_csrf_token
 from web.labels import error_label
 from web.labels import field_errors

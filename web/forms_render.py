@@ -2,7 +2,7 @@
 
 `build_fields` pairs each property with its widget, display value and inline error;
 `display_rows` reads submitted data back for a finished task. Reading a posted form lives in
-web.form_input; validation rules live in engine.forms.
+web.form_input; validation rules live in engine.cases.forms.
 
 Organization pickers (`x-xietong-widget: org`) need the active organizations and the signed-in
 user's organization: pass a `FormContext`, or inside a request one is loaded (once per request,
@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask import has_request_context
 
-from engine import accounts
 from engine.models import Organization
+from engine.people import accounts
 from web.auth import current_user
 from web.labels import ORG_TYPE_LABELS
 from web.session import get_session

@@ -21,15 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import access
 from engine import diagram
-from engine import flags
-from engine import instances
-from engine import processes
+from engine.cases import instances
 from engine.errors import DomainRuleViolation
 from engine.errors import InvalidTaskData
 from engine.errors import NotAllowed
 from engine.errors import NotFound
+from engine.execution import processes
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import ProcessDefinition
@@ -37,6 +35,8 @@ from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
+from engine.monitoring import flags
+from engine.people import access
 from web.auth import login_required
 from web.auth import role_required
 from web.filters import LOCAL_TZ

@@ -56,7 +56,7 @@ LIGHT_LABELS: Mapping[str, str] = {
     "red": "已超期",
 }
 
-# Enforcement fields of certificates (engine.planning.demo.FIELD_BY_AGENCY uses the same codes).
+# Enforcement fields of certificates (engine.demo.planning.FIELD_BY_AGENCY uses the same codes).
 ENFORCEMENT_FIELD_LABELS: Mapping[str, str] = {
     "market_regulation": "市场监管",
     "food_safety": "食品安全",

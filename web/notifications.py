@@ -17,9 +17,9 @@ from flask import url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from engine import notifications
-from engine.flags import Flag
 from engine.models import User
+from engine.monitoring import notifications
+from engine.monitoring.flags import Flag
 from web.auth import current_user
 from web.session import get_session
 

@@ -8,10 +8,10 @@ import sys
 
 from waitress import serve as waitress_serve
 
-from engine import demo
 from engine import migrate
 from engine.db import make_engine
 from engine.db import make_session_factory
+from engine.demo import seed as demo
 from engine.runtime import start_background_jobs
 from engine.settings import Settings
 from engine.settings import load_settings

@@ -19,17 +19,17 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access
-from engine import accounts
-from engine import processes
-from engine.escalation import FlagKind
-from engine.flags import Flag
+from engine.execution import processes
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.flags import Flag
+from engine.people import access
+from engine.people import accounts
 from web.auth import login_required
 from web.session import get_session
 from web.task_display import signed_in_user
@@ -74,7 +74,7 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
 
 
 def stalled_clause() -> ColumnElement[bool]:
-    """Instances with an open stalled flag (raised by engine.flags' stall job)."""
+    """Instances with an open stalled flag (raised by engine.monitoring.flags' stall job)."""
     return exists().where(
         Flag.instance_id == ProcessInstance.id,
         Flag.kind == FlagKind.STALLED,

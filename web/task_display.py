@@ -13,7 +13,7 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import inbox
+from engine.cases import inbox
 from engine.models import HumanTask
 from engine.models import Organization
 from engine.models import ProcessInstance

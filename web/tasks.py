@@ -19,20 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import access
-from engine import accounts
-from engine import inbox as task_inbox
-from engine import instances
-from engine import processes
+from engine.cases import inbox as task_inbox
+from engine.cases import instances
 from engine.errors import Conflict
 from engine.errors import DomainRuleViolation
 from engine.errors import InvalidTaskData
 from engine.errors import NotAllowed
 from engine.errors import NotFound
+from engine.execution import processes
 from engine.models import HumanTask
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
+from engine.people import access
+from engine.people import accounts
 from web.auth import login_required
 from web.form_input import CoercionError
 from web.form_input import coerce_form

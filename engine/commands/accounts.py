@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from engine import accounts
 from engine.cli_support import session_scope
 from engine.errors import EngineError
 from engine.models import Role
+from engine.people import accounts
 
 
 def register(sub: Any) -> None:

@@ -7,14 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from engine import catalog
-from engine import instances
 from engine import migrate
-from engine import processes
+from engine.cases import instances
 from engine.cli_support import cli_settings
 from engine.cli_support import session_scope
 from engine.errors import EngineError
 from engine.errors import WorkflowDefinitionError
+from engine.execution import catalog
+from engine.execution import processes
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,14 +110,14 @@ def instance_retry(args: argparse.Namespace) -> int:
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
-    from engine import scheduler
+    from engine.monitoring import scheduler
 
     scheduler.run_forever(cli_settings())
     return 0
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from engine import bench
+    from engine.commands import bench
 
     sys.stdout.write(bench.run(database_url=args.database_url, rounds=args.rounds))
     return 0

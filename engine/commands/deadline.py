@@ -2,7 +2,8 @@
 
 `deadline` reads the calendar from the database when it is reachable and has the
 `calendar_override` table; otherwise (or with --no-db) it uses the chinese_calendar package
-plus the Xinjiang holidays shipped in engine/data/xinjiang_holidays.json, and says so on stderr.
+plus the Xinjiang holidays shipped in engine/deadlines/data/xinjiang_holidays.json, and says
+so on stderr.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.calendar import NATIONAL
-from engine.calendar import OverrideKind
-from engine.calendar import WorkCalendar
-from engine.calendar import add_override
-from engine.calendar import default_calendar
-from engine.calendar import list_overrides
-from engine.calendar import load_calendar
-from engine.calendar import remove_override
 from engine.cli_support import session_scope
-from engine.deadlines import LEGAL_TZ
-from engine.deadlines import compute_deadline
-from engine.deadlines import parse_rule
+from engine.deadlines.calendar import NATIONAL
+from engine.deadlines.calendar import OverrideKind
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.calendar import add_override
+from engine.deadlines.calendar import default_calendar
+from engine.deadlines.calendar import list_overrides
+from engine.deadlines.calendar import load_calendar
+from engine.deadlines.calendar import remove_override
+from engine.deadlines.rules import LEGAL_TZ
+from engine.deadlines.rules import compute_deadline
+from engine.deadlines.rules import parse_rule
 from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)

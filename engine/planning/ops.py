@@ -3,7 +3,7 @@
 Each operation is `op(session, *, actor, instance_id=None, **params) -> dict` with
 JSON-able parameters and result (dates as ISO strings); `instance_id` is the process
 instance running the service task. The service-task runner looks them up in OPERATIONS,
-whose scheduling counts working days with the county calendar (engine.calendar);
+whose scheduling counts working days with the county calendar (engine.deadlines.calendar);
 `make_operations(is_working_day)` builds the same table with another rule.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.calendar import load_calendar
+from engine.deadlines.calendar import load_calendar
 from engine.errors import DomainRuleViolation
 from engine.planning import drawing
 from engine.planning import service

@@ -22,11 +22,11 @@ from sqlalchemy.orm import sessionmaker
 from waitress.server import create_server
 
 from engine import model_registry
-from engine import processes
 from engine.db import make_engine
 from engine.db import make_session_factory
-from engine.demo_accounts import DEMO_PASSWORD
-from engine.demo_accounts import seed_demo_accounts
+from engine.demo.accounts import DEMO_PASSWORD
+from engine.demo.accounts import seed_demo_accounts
+from engine.execution import processes
 from engine.settings import Settings
 from web import create_app
 

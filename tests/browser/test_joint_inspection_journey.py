@@ -25,7 +25,7 @@ from waitress.server import create_server
 from engine import model_registry
 from engine.db import make_engine
 from engine.db import make_session_factory
-from engine.demo import prepare
+from engine.demo.seed import prepare
 from engine.settings import Settings
 from web import create_app
 from web.forms_render import LOCAL_TZ
@@ -43,7 +43,7 @@ PARTICIPANTS = (("YJS-YJ", "work_safety", "yj"), ("YJS-WJW", "health", "wjw"))
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on the demo data (engine.demo.prepare) with the models of workflows/."""
+    """The app on the demo data (engine.demo.seed.prepare) with the models of workflows/."""
     path = tmp_path_factory.mktemp("joint") / "xietong.db"
     settings = Settings(
         database_url=f"sqlite:///{path}",

@@ -7,13 +7,13 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine import demo
 from engine import migrate
 from engine.db import make_engine
 from engine.db import make_session_factory
-from engine.flags import Flag
+from engine.demo import seed as demo
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
+from engine.monitoring.flags import Flag
 from engine.settings import Settings
 
 PROCESSES = {

@@ -29,21 +29,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import calendar as work_calendar
-from engine import catalog
-from engine import clocks
-from engine import flags
-from engine import instances
-from engine import jobs
 from engine import model_registry
-from engine import processes
-from engine import runner
+from engine.cases import instances
 from engine.db import make_engine
 from engine.db import make_session_factory
+from engine.deadlines import calendar as work_calendar
+from engine.deadlines import clocks
 from engine.errors import Conflict
 from engine.errors import NotFound
-from engine.escalation import FlagKind
-from engine.flags import Flag
+from engine.execution import catalog
+from engine.execution import definitions
+from engine.execution import processes
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -52,7 +48,11 @@ from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
-from engine.notifications import Notification
+from engine.monitoring import flags
+from engine.monitoring import jobs
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.flags import Flag
+from engine.monitoring.notifications import Notification
 from engine.settings import Settings
 from tests.factories import make_org
 from tests.factories import make_user
@@ -121,7 +121,7 @@ def isolated_env(tmp_path: Path) -> Iterator[Env]:
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    monkeypatch.setattr(runner, "_DEFINITIONS", {})  # definition ids restart per database
+    monkeypatch.setattr(definitions, "_DEFINITIONS", {})  # definition ids restart per database
     with isolated_env(tmp_path) as created:
         yield created
 
@@ -433,7 +433,7 @@ def test_a_broken_instance_does_not_stop_the_stall_job(
         catalog.deploy(session, replace(bundle, manifest=broken_manifest), actor="tester")
     broken = start_case(env, "JD-12", START)
 
-    with caplog.at_level(logging.ERROR, logger="engine.flags"):
+    with caplog.at_level(logging.ERROR, logger="engine.monitoring.flags"):
         raised = flags.update_stall_flags(env.factory, START + timedelta(days=4), env.settings)
 
     assert raised == 1

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import update
 
-from engine import notifications
-from engine import runner
 from engine.errors import NotFound
-from engine.escalation import FlagKind
-from engine.flags import Flag
+from engine.execution import definitions
 from engine.models import ProcessInstance
 from engine.models import User
-from engine.notifications import Notification
+from engine.monitoring import notifications
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.flags import Flag
+from engine.monitoring.notifications import Notification
 from tests.integration.test_flags import REVIEW_DUE
 from tests.integration.test_flags import START
 from tests.integration.test_flags import Env
@@ -36,7 +36,7 @@ WARNED = START + timedelta(hours=60)  # past the review task's warn_at, before a
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    monkeypatch.setattr(runner, "_DEFINITIONS", {})  # definition ids restart per database
+    monkeypatch.setattr(definitions, "_DEFINITIONS", {})  # definition ids restart per database
     with isolated_env(tmp_path) as created:
         yield created
 
@@ -192,7 +192,7 @@ def test_a_failed_send_is_logged_and_retried_a_few_times(
     settings = env.settings.with_overrides(smtp_host="mail.yjs.example")
     smtp.failures_left = notifications.MAX_EMAIL_ATTEMPTS
 
-    with caplog.at_level(logging.ERROR, logger="engine.notifications"):
+    with caplog.at_level(logging.ERROR, logger="engine.monitoring.notifications"):
         results = [
             notifications.send_pending_emails(env.factory, OVERDUE, settings)
             for _ in range(notifications.MAX_EMAIL_ATTEMPTS + 1)

@@ -5,13 +5,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.demo.planning import FIELD_BY_AGENCY
+from engine.demo.planning import seed_demo_registry
 from engine.models import Certificate
 from engine.models import Organization
 from engine.models import User
 from engine.planning import ops
 from engine.planning.credit_code import is_valid_credit_code
-from engine.planning.demo import FIELD_BY_AGENCY
-from engine.planning.demo import seed_demo_registry
 from engine.planning.drawing import verify_draw
 from engine.planning.models import AnnualPlan
 from engine.planning.models import InspectionObject

@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.calendar import add_override
+from engine.deadlines.calendar import add_override
 from engine.errors import DomainRuleViolation
 from engine.models import Certificate
 from engine.models import Organization

@@ -1,7 +1,7 @@
 """Two real scheduler processes on one PostgreSQL database.
 
-1. Leader election: of two processes calling engine.scheduler.try_become_leader, exactly one
-   leads; when it exits, a newcomer takes over.
+1. Leader election: of two processes calling engine.monitoring.scheduler.try_become_leader,
+   exactly one leads; when it exits, a newcomer takes over.
 2. Even when both run every job at once (bypassing the election, as after a split brain), a
    timer fires once, and flags and notifications are never duplicated; a broken instance goes
    to `error` without stopping the job for the others.
@@ -27,13 +27,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import update
 
-from engine import runner
-from engine.escalation import FlagKind
-from engine.flags import Flag
+from engine.execution import definitions
 from engine.models import AuditEvent
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
-from engine.notifications import Notification
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.flags import Flag
+from engine.monitoring.notifications import Notification
 from tests.integration.test_flags import REVIEW_DUE
 from tests.integration.test_flags import START
 from tests.integration.test_flags import Env
@@ -64,7 +64,7 @@ BROKEN = 3
 
 LEADER_CHILD = """
 import sys
-from engine import scheduler
+from engine.monitoring import scheduler
 from engine.db import make_engine
 from engine.settings import Settings
 
@@ -84,8 +84,8 @@ import json
 import logging
 import sys
 from datetime import datetime
-from engine import flags
-from engine import jobs
+from engine.monitoring import flags
+from engine.monitoring import jobs
 from engine.db import make_engine
 from engine.db import make_session_factory
 from engine.settings import Settings
@@ -130,7 +130,7 @@ def read_line(child: subprocess.Popen[str]) -> str:
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    monkeypatch.setattr(runner, "_DEFINITIONS", {})  # definition ids restart per database
+    monkeypatch.setattr(definitions, "_DEFINITIONS", {})  # definition ids restart per database
     with isolated_env(tmp_path) as created:
         yield created
 
@@ -225,4 +225,6 @@ def test_two_schedulers_running_every_job_duplicate_nothing(env: Env, clock: Clo
     per_level = Counter(level for _flag, level in state["notifications"].elements())
     assert per_level == {0: 2 * 2 * CASES + TIMERS, 1: 2 * CASES, 2: 2 * CASES}
     logged = {line for err in errors for line in err.splitlines() if line.startswith("LOG ")}
-    assert logged == {f"LOG ERROR engine.jobs timer job failed for instance {i}" for i in broken}
+    assert logged == {
+        f"LOG ERROR engine.monitoring.jobs timer job failed for instance {i}" for i in broken
+    }

@@ -1,4 +1,4 @@
-"""engine.accounts without a database: hashing, generated secrets; the demo account plan."""
+"""engine.people.accounts without a database: hashing, generated secrets; the demo account plan."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections import Counter
 
 import pytest
 
-from engine import accounts
-from engine import demo_accounts
+from engine.demo import accounts as demo_accounts
 from engine.errors import InvalidTaskData
 from engine.models import OrgType
 from engine.models import Role
+from engine.people import accounts
 
 
 def test_password_hash_is_argon2_and_verifies() -> None:

@@ -13,21 +13,21 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine.calendar import CalendarOverride
-from engine.calendar import DaySource
-from engine.calendar import OverrideEntry
-from engine.calendar import OverrideKind
-from engine.calendar import WorkCalendar
-from engine.calendar import add_override
-from engine.calendar import default_calendar
-from engine.calendar import list_overrides
-from engine.calendar import load_calendar
-from engine.calendar import package_covers
-from engine.calendar import remove_override
-from engine.calendar import seed_default_overrides
-from engine.calendar import shipped_overrides
 from engine.commands import deadline as deadline_cli
 from engine.db import make_engine
+from engine.deadlines.calendar import CalendarOverride
+from engine.deadlines.calendar import DaySource
+from engine.deadlines.calendar import OverrideEntry
+from engine.deadlines.calendar import OverrideKind
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.calendar import add_override
+from engine.deadlines.calendar import default_calendar
+from engine.deadlines.calendar import list_overrides
+from engine.deadlines.calendar import load_calendar
+from engine.deadlines.calendar import package_covers
+from engine.deadlines.calendar import remove_override
+from engine.deadlines.calendar import seed_default_overrides
+from engine.deadlines.calendar import shipped_overrides
 from engine.errors import Conflict
 from engine.errors import DomainRuleViolation
 from engine.errors import NotFound

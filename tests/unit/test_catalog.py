@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import catalog
 from engine.errors import Problem
 from engine.errors import WorkflowDefinitionError
+from engine.execution import catalog
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "engine"
 

@@ -14,23 +14,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarOverride
-from engine.calendar import OverrideEntry
-from engine.calendar import OverrideKind
-from engine.calendar import WorkCalendar
-from engine.calendar import add_override
-from engine.calendar import default_calendar
-from engine.clocks import CaseClock
-from engine.clocks import ClockStatus
 from engine.commands import deadline as deadline_cli
 from engine.db import make_engine
-from engine.deadlines import Rule
-from engine.deadlines import Unit
-from engine.deadlines import add_months
-from engine.deadlines import compute_deadline
-from engine.deadlines import deadline_for_task
-from engine.deadlines import parse_rule
-from engine.deadlines import resolve_unit
+from engine.deadlines.calendar import CalendarOverride
+from engine.deadlines.calendar import OverrideEntry
+from engine.deadlines.calendar import OverrideKind
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.calendar import add_override
+from engine.deadlines.calendar import default_calendar
+from engine.deadlines.clocks import CaseClock
+from engine.deadlines.clocks import ClockStatus
+from engine.deadlines.rules import Rule
+from engine.deadlines.rules import Unit
+from engine.deadlines.rules import add_months
+from engine.deadlines.rules import compute_deadline
+from engine.deadlines.rules import deadline_for_task
+from engine.deadlines.rules import parse_rule
+from engine.deadlines.rules import resolve_unit
 from engine.errors import Conflict
 from engine.settings import Settings
 

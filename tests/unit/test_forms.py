@@ -13,8 +13,8 @@ from typing import cast
 import pytest
 from sqlalchemy.orm import Session
 
+from engine.cases.forms import validate_submission
 from engine.errors import InvalidTaskData
-from engine.forms import validate_submission
 from engine.models import OrgType
 from tests.factories import make_org
 

@@ -9,12 +9,12 @@ from enum import StrEnum
 
 import pytest
 
-from engine import accounts
 from engine import errors
 from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import Role
 from engine.models import TaskStatus
+from engine.people import accounts
 from web import filters
 from web import labels
 

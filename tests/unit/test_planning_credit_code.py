@@ -2,10 +2,10 @@ import random
 
 import pytest
 
+from engine.demo.planning import make_credit_code
 from engine.planning.credit_code import check_character
 from engine.planning.credit_code import credit_code_problem
 from engine.planning.credit_code import is_valid_credit_code
-from engine.planning.demo import make_credit_code
 from engine.planning.townships import TOWNSHIP_CODE_BY_NAME
 from engine.planning.townships import TOWNSHIPS
 from engine.planning.townships import township_code

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import UnsafeScript
-from engine.runner import GuardedEnvironment
-from engine.sandbox import ScriptTimeoutError
-from engine.sandbox import check_source
-from engine.sandbox import run_with_budget
+from engine.execution.sandbox import ScriptTimeoutError
+from engine.execution.sandbox import check_source
+from engine.execution.sandbox import run_with_budget
+from engine.execution.script_engine import GuardedEnvironment
 
 ESCAPES = {
     "subclasses_popen": (

@@ -17,7 +17,7 @@ from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
-from engine import calendar
+from engine.deadlines import calendar
 from engine.errors import Conflict
 from engine.errors import DomainRuleViolation
 from engine.errors import NotFound

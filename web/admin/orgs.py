@@ -10,10 +10,10 @@ from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
-from engine import accounts
 from engine.errors import Conflict
 from engine.errors import InvalidTaskData
 from engine.models import OrgType
+from engine.people import accounts
 from web.labels import ORG_TYPE_LABELS
 from web.labels import field_errors
 from web.labels import message

@@ -10,7 +10,7 @@ from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
-from engine import accounts
+from engine.people import accounts
 from web.labels import message
 from web.session import get_session
 

@@ -15,12 +15,12 @@ from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
-from engine import accounts
 from engine.errors import Conflict
 from engine.errors import InvalidTaskData
 from engine.errors import NotFound
 from engine.models import Role
 from engine.models import User
+from engine.people import accounts
 from web.filters import LOCAL_TZ
 from web.labels import ROLE_LABELS
 from web.labels import field_errors

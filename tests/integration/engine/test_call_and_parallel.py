@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine import inbox
-from engine import instances
-from engine import processes
+from engine.cases import inbox
+from engine.cases import instances
+from engine.execution import processes
 from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import Role

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import instances
+from engine.cases import instances
 from engine.db import is_sqlite
 from engine.db import make_engine
 from engine.db import make_session_factory

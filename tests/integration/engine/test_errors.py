@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
 from engine.errors import Conflict
+from engine.execution import runner
 from engine.models import InstanceStatus
 from engine.models import User
 from engine.settings import Settings
@@ -210,7 +211,7 @@ def test_advancing_a_failed_instance_keeps_it_in_error(
     error = reload(session, instance_id).error
 
     clock.advance(minutes=5)
-    instances.advance_instance(
+    runner.advance_instance(
         session, instance_id=instance_id, actor="timer", settings=settings, now=clock.now
     )
 

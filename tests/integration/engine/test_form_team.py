@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from engine.cases.forms import validate_submission
 from engine.errors import InvalidTaskData
-from engine.forms import validate_submission
 from engine.planning.service import declare_conflict
 from tests.conftest import START
 from tests.factories import make_user

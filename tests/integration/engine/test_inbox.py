@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from engine import inbox
-from engine import instances
+from engine.cases import inbox
+from engine.cases import instances
 from engine.errors import Conflict
 from engine.errors import NotAllowed
 from engine.models import HumanTask

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
 from engine.errors import NotFound
 from engine.models import InstanceStatus
 from engine.models import MessageSubscription

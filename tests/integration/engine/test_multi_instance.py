@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine import inbox
-from engine import instances
+from engine.cases import inbox
+from engine.cases import instances
 from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import Role

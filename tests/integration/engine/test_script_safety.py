@@ -7,9 +7,9 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy.orm import Session
 
-from engine import catalog
-from engine import instances
+from engine.cases import instances
 from engine.errors import WorkflowDefinitionError
+from engine.execution import catalog
 from engine.models import InstanceStatus
 from engine.models import User
 from engine.settings import Settings

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import inbox
-from engine import instances
+from engine.cases import inbox
+from engine.cases import instances
 from engine.errors import Conflict
 from engine.errors import InvalidTaskData
 from engine.errors import NotAllowed

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
 from engine.models import User
 from engine.settings import Settings
 from tests.conftest import Clock

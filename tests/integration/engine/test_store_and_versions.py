@@ -11,10 +11,10 @@ from SpiffWorkflow import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import catalog
-from engine import instances
-from engine import processes
-from engine import store
+from engine.cases import instances
+from engine.execution import catalog
+from engine.execution import processes
+from engine.execution import store
 from engine.models import InstanceStatus
 from engine.models import ProcessDefinition
 from engine.models import User

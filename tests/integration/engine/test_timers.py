@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
+from engine.execution import runner
 from engine.models import AuditEvent
 from engine.models import InstanceStatus
 from engine.models import TimerProjection
@@ -65,7 +66,7 @@ def test_advancing_before_the_due_time_changes_nothing(
     kinds_before = audit_kinds(session, instance_id)
 
     clock.advance(minutes=59)
-    instances.advance_instance(
+    runner.advance_instance(
         session, instance_id=instance_id, actor="timer", settings=settings, now=clock.now
     )
 
@@ -81,7 +82,7 @@ def test_non_interrupting_timer_runs_its_branch_and_keeps_the_task(
     [prepare] = open_tasks(session, instance_id)
 
     clock.advance(hours=1, seconds=1)
-    instances.advance_instance(
+    runner.advance_instance(
         session, instance_id=instance_id, actor="timer", settings=settings, now=clock.now
     )
 
@@ -112,7 +113,7 @@ def test_interrupting_timer_cancels_the_task_and_opens_the_escalation(
     ]
 
     clock.advance(hours=2, seconds=1)
-    instances.advance_instance(
+    runner.advance_instance(
         session, instance_id=instance_id, actor="timer", settings=settings, now=clock.now
     )
 
@@ -159,7 +160,7 @@ def test_a_cycle_timer_fires_each_period_then_stops(
     fired: list[tuple[int, datetime | None]] = []
     for _ in range(3):
         clock.advance(hours=1, seconds=1)
-        instances.advance_instance(
+        runner.advance_instance(
             session, instance_id=instance_id, actor="timer", settings=settings, now=clock.now
         )
         fired.append(

@@ -23,13 +23,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import accounts
 from engine import model_registry
 from engine.db import is_sqlite
 from engine.db import make_engine
 from engine.db import make_session_factory
-from engine.demo_accounts import DEMO_PASSWORD
-from engine.demo_accounts import seed_demo_accounts
+from engine.demo.accounts import DEMO_PASSWORD
+from engine.demo.accounts import seed_demo_accounts
+from engine.people import accounts
 from engine.settings import Settings
 from web import create_app
 from web.csrf import SESSION_KEY as CSRF_SESSION_KEY

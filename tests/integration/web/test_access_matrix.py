@@ -1,4 +1,4 @@
-"""engine.access: who sees which instance (role x organization x instance kind), audits, tasks."""
+"""engine.people.access: who sees which instance (role x organization x kind), audits, tasks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import access
-from engine import accounts
 from engine.errors import NotFound
 from engine.models import AuditEvent
 from engine.models import HumanTask
@@ -20,6 +18,8 @@ from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
+from engine.people import access
+from engine.people import accounts
 
 # kind -> (started_org, township_code, confidential, party org codes)
 INSTANCE_KINDS: dict[str, tuple[str, str | None, bool, tuple[str, ...]]] = {

@@ -17,12 +17,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import accounts
-from engine import instances
+from engine.cases import instances
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import ProcessInstance
 from engine.models import User
+from engine.people import accounts
 from tests.integration.web.test_access_matrix import INSTANCE_KINDS
 from tests.integration.web.test_access_matrix import KINDS
 from tests.integration.web.test_access_matrix import MATRIX

@@ -14,12 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import accounts
 from engine.commands import accounts as account_commands
-from engine.demo_accounts import DEMO_PASSWORD
-from engine.demo_accounts import demo_org_specs
-from engine.demo_accounts import seed_demo_accounts
+from engine.demo.accounts import DEMO_PASSWORD
+from engine.demo.accounts import demo_org_specs
+from engine.demo.accounts import seed_demo_accounts
 from engine.models import Role
+from engine.people import accounts
 from web.auth import api_user
 
 Login = Callable[..., FlaskClient]

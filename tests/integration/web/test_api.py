@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine.accounts import find_user
-from engine.accounts import issue_api_token
+from engine.people.accounts import find_user
+from engine.people.accounts import issue_api_token
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo
 

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from engine import accounts
 from engine.models import Role
+from engine.people import accounts
 from web.auth import api_user
 from web.auth import current_user
 

@@ -8,7 +8,7 @@ from datetime import date
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from engine import calendar
+from engine.deadlines import calendar
 
 Login = Callable[..., FlaskClient]
 Csrf = Callable[[FlaskClient], str]

@@ -15,15 +15,15 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import instances
-from engine import processes
-from engine.escalation import FlagKind
-from engine.flags import Flag
+from engine.cases import instances
+from engine.execution import processes
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
 from engine.models import User
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.flags import Flag
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import REGISTER_DATA
 from tests.integration.web.web_demo import deploy_web_demo

@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import accounts
-from engine import instances
-from engine import notifications
-from engine.escalation import FlagKind
-from engine.flags import Flag
+from engine.cases import instances
+from engine.monitoring import notifications
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.flags import Flag
+from engine.people import accounts
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo
 

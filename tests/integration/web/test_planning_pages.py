@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine.demo.planning import seed_demo_registry
 from engine.planning import caps
 from engine.planning import drawing
 from engine.planning import service
-from engine.planning.demo import seed_demo_registry
 from engine.planning.models import CapOverride
 from engine.planning.models import DrawRecord
 from engine.planning.models import InspectionObject

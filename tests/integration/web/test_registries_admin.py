@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine.demo.planning import make_credit_code
+from engine.demo.planning import seed_demo_registry
 from engine.planning import service
-from engine.planning.demo import make_credit_code
-from engine.planning.demo import seed_demo_registry
 from engine.planning.models import AnnualPlan
 from engine.planning.models import InspectionItem
 from engine.planning.models import InspectionObject

@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine.accounts import find_user
-from engine.accounts import issue_api_token
+from engine.people.accounts import find_user
+from engine.people.accounts import issue_api_token
 from tests.integration.web.web_demo import deploy_web_demo
 from web.openapi import openapi_document
 

@@ -15,12 +15,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine.demo_accounts import DEMO_PASSWORD
-from engine.escalation import FlagKind
-from engine.flags import Flag
+from engine.demo.accounts import DEMO_PASSWORD
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.flags import Flag
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo
 from tests.integration.web.web_demo import open_task

@@ -14,10 +14,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine.accounts import find_user
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import TaskStatus
+from engine.people.accounts import find_user
 from tests.integration.web.web_demo import REGISTER_DATA
 from tests.integration.web.web_demo import deploy_web_demo
 from tests.integration.web.web_demo import open_task

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from werkzeug.test import TestResponse
 
-from engine import processes
+from engine.execution import processes
 from engine.models import HumanTask
 from engine.models import TaskStatus
 from web.csrf import SESSION_KEY

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import catalog
-from engine import store
-from engine.calendar import seed_default_overrides
-from engine.demo_accounts import seed_demo_accounts
+from engine.deadlines.calendar import seed_default_overrides
+from engine.demo.accounts import seed_demo_accounts
+from engine.demo.planning import seed_demo_registry
+from engine.execution import catalog
+from engine.execution import store
+from engine.execution.processes import deploy_folders
 from engine.models import ProcessInstance
-from engine.planning.demo import seed_demo_registry
-from engine.processes import deploy_folders
 from tests.workflow_coverage import COVERAGE
 from tests.workflow_coverage import WORKFLOWS
 

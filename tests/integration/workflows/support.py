@@ -1,6 +1,6 @@
 """Helpers for driving the domain models through the engine services, step by step.
 
-Every call goes through engine.instances, which loads the instance from its stored JSON
+Every call goes through engine.cases.instances, which loads the instance from its stored JSON
 and saves it again: each step of a test is a save and reload.
 """
 
@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
+from engine.execution import runner
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
@@ -160,7 +161,7 @@ class Case:
 
     def advance(self, when: str) -> None:
         """Fire the timers due at `when` (the timer job's step)."""
-        instances.advance_instance(
+        runner.advance_instance(
             self.session,
             instance_id=self.id,
             actor="timer",

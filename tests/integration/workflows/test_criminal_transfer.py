@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from engine import access
-from engine import instances
+from engine.cases import instances
 from engine.errors import NotFound
 from engine.models import InstanceStatus
+from engine.people import access
 from engine.settings import Settings
 from tests.integration.workflows.support import Case
 from tests.integration.workflows.support import Route

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access
-from engine import instances
+from engine.cases import instances
 from engine.models import InstanceStatus
 from engine.models import TimerProjection
+from engine.people import access
 from tests.conftest import Clock
 from tests.integration.workflows.support import Case
 from tests.integration.workflows.support import Route

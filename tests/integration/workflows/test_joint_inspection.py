@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance

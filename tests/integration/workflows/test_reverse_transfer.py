@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
 from engine.models import InstanceStatus
 from tests.integration.workflows.support import Case
 from tests.integration.workflows.support import Route

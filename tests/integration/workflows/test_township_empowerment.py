@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
+from engine.execution import runner
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import TaskStatus
@@ -132,7 +133,7 @@ class Case:
 
     def advance(self, moment: datetime) -> None:
         self.at(moment)
-        instances.advance_instance(self.session, instance_id=self.id, actor="timer", now=moment)
+        runner.advance_instance(self.session, instance_id=self.id, actor="timer", now=moment)
 
 
 def assert_deadline(task: HumanTask, deadline_id: str, rule: str, due: str) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import instances
 from engine.db import is_sqlite
+from engine.execution import runner
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
 from engine.settings import Settings
@@ -48,7 +48,7 @@ def _fire_one(session: Session, instance_id: int, *, now: datetime, settings: Se
         query = query.with_for_update(skip_locked=True)
     if session.scalar(query) is None:
         return False  # fired meanwhile by another worker, or locked by a user step right now
-    instances.advance_instance(
+    runner.advance_instance(
         session, instance_id=instance_id, actor=SCHEDULER_ACTOR, settings=settings, now=now
     )
     return True

@@ -218,7 +218,7 @@ def _expand(entry: dict[str, str]) -> list[OverrideEntry]:
 
 @functools.cache
 def shipped_overrides() -> tuple[OverrideEntry, ...]:
-    """The Xinjiang regional holidays shipped in engine/data/xinjiang_holidays.json, per day."""
+    """The Xinjiang regional holidays shipped in deadlines/data/xinjiang_holidays.json, per day."""
     raw = json.loads(SHIPPED_OVERRIDES_PATH.read_text(encoding="utf-8"))
     return tuple(day for entry in raw["entries"] for day in _expand(entry))
 

@@ -24,13 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import catalog
-from engine import instances
 from engine import migrate
-from engine import processes
-from engine import store
+from engine.cases import instances
 from engine.db import make_engine
 from engine.db import make_session_factory
+from engine.execution import catalog
+from engine.execution import processes
+from engine.execution import store
 from engine.models import HumanTask
 from engine.models import Organization
 from engine.models import OrgType
@@ -58,7 +58,7 @@ class Figures:
 
 
 def _model() -> bytes:
-    return resources.files("engine").joinpath("data", f"{PROCESS_ID}.bpmn").read_bytes()
+    return resources.files("engine.commands").joinpath("data", f"{PROCESS_ID}.bpmn").read_bytes()
 
 
 def _timed(func: Callable[[], Any], rounds: int) -> list[float]:

@@ -12,15 +12,15 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounts import add_certificate
-from engine.accounts import create_org
-from engine.accounts import create_user
-from engine.accounts import find_user
-from engine.accounts import hash_password
 from engine.models import Certificate
 from engine.models import Organization
 from engine.models import OrgType
 from engine.models import Role
+from engine.people.accounts import add_certificate
+from engine.people.accounts import create_org
+from engine.people.accounts import create_user
+from engine.people.accounts import find_user
+from engine.people.accounts import hash_password
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - documented demo password
 CERT_VALID_FROM = date(2024, 1, 1)

@@ -37,9 +37,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.calendar import DayInfo
-from engine.calendar import DaySource
-from engine.calendar import WorkCalendar
+from engine.deadlines.calendar import DayInfo
+from engine.deadlines.calendar import DaySource
+from engine.deadlines.calendar import WorkCalendar
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)

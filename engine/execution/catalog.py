@@ -37,10 +37,10 @@ from sqlalchemy.orm import Session
 from engine.errors import Problem
 from engine.errors import UnsafeScript
 from engine.errors import WorkflowDefinitionError
+from engine.execution.sandbox import check_source
+from engine.execution.script_api import SAFE_BUILTIN_NAMES
+from engine.execution.script_api import SCRIPT_API
 from engine.models import ProcessDefinition
-from engine.sandbox import check_source
-from engine.script_api import SAFE_BUILTIN_NAMES
-from engine.script_api import SCRIPT_API
 
 logger = logging.getLogger(__name__)
 

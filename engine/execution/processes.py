@@ -9,8 +9,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import catalog
 from engine.errors import NotFound
+from engine.execution import catalog
 from engine.models import ProcessDefinition
 from engine.models import Role
 from engine.models import User

@@ -10,8 +10,8 @@ Levels 1 and 2 are reached ESCALATION_WORKING_DAYS working days after the flag w
 the same time of day, Asia/Shanghai) if it is still open. Yellow flags only remind the handler.
 Confidential instances notify only the users allowed to see them.
 
-engine.flags owns the Flag table and the jobs that raise, clear and escalate flags; this module
-knows the kinds, the levels, when a level is due and whom each level notifies.
+engine.monitoring.flags owns the Flag table and the jobs that raise, clear and escalate flags;
+this module knows the kinds, the levels, when a level is due and whom each level notifies.
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import defer
 
-from engine import access
-from engine import notifications
-from engine.calendar import WorkCalendar
-from engine.deadlines import LEGAL_TZ
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.rules import LEGAL_TZ
 from engine.models import HumanTask
 from engine.models import Organization
 from engine.models import OrgType
 from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import User
+from engine.monitoring import notifications
+from engine.people import access
 
 
 class FlagKind(StrEnum):
@@ -70,7 +70,7 @@ LEVEL_PREFIXES: dict[int, str] = {
 
 
 class FlagRow(Protocol):
-    """What the ladder reads from a flag (engine.flags.Flag)."""
+    """What the ladder reads from a flag (engine.monitoring.flags.Flag)."""
 
     @property
     def id(self) -> int: ...

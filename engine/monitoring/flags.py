@@ -20,7 +20,7 @@ past `since`, the moment the flag was counted from).
 
 Raising a flag notifies its handler (level 0); the `escalate` job climbs the ladder of every
 open flag whose next level is due. Who is notified at which level, and when a level is due, is
-engine.escalation.
+engine.monitoring.escalation.
 
 Every job is a plain function `(factory, now, settings)`, idempotent, and safe with two
 schedulers on one database: a flag's dedupe_key and a notification's (user, flag, level) are
@@ -54,22 +54,22 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import sessionmaker
 
-from engine import escalation
-from engine import notifications
-from engine import runner
-from engine.calendar import WorkCalendar
-from engine.calendar import load_calendar
 from engine.db import Base
 from engine.db import is_sqlite
-from engine.deadlines import LEGAL_TZ
-from engine.escalation import FlagKind
-from engine.escalation import Level
-from engine.escalation import level_due
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.calendar import load_calendar
+from engine.deadlines.rules import LEGAL_TZ
+from engine.execution import definitions
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.models import UTCDateTime
+from engine.monitoring import escalation
+from engine.monitoring import notifications
+from engine.monitoring.escalation import FlagKind
+from engine.monitoring.escalation import Level
+from engine.monitoring.escalation import level_due
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -287,8 +287,8 @@ def _waits(
     session: Session, row: Any, tasks: list[tuple[int, str, str]], settings: Settings
 ) -> list[Wait]:
     spec = _Definition(
-        runner.parsed_definition(session, row).elements,
-        runner.definition_info(session, row).manifest,
+        definitions.parsed_definition(session, row).elements,
+        definitions.definition_info(session, row).manifest,
     )
     found = [
         Wait(
@@ -507,7 +507,7 @@ def open_flags(session: Session, instance_id: int) -> list[Flag]:
 
 
 def scheduler_jobs(settings: Settings) -> dict[str, tuple[JobFunc, int]]:
-    """Job id → (function, interval in seconds) for engine.scheduler.job_table."""
+    """Job id → (function, interval in seconds) for engine.monitoring.scheduler.job_table."""
     every = settings.flag_poll_seconds
     return {
         "clear_flags": (clear_flags, every),

@@ -10,16 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import demo_cases
-from engine import flags
-from engine import jobs
-from engine import processes
-from engine.calendar import seed_default_overrides
 from engine.db import make_engine
 from engine.db import make_session_factory
-from engine.demo_accounts import seed_demo_accounts
+from engine.deadlines.calendar import seed_default_overrides
+from engine.demo import cases as demo_cases
+from engine.demo.accounts import seed_demo_accounts
+from engine.demo.planning import seed_demo_registry
+from engine.execution import processes
 from engine.models import ProcessInstance
-from engine.planning.demo import seed_demo_registry
+from engine.monitoring import flags
+from engine.monitoring import jobs
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)

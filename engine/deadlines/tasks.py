@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import calendar as work_calendar
-from engine import deadlines
-from engine.clocks import clock_due
+from engine.deadlines import calendar as work_calendar
+from engine.deadlines import rules as deadlines
+from engine.deadlines.clocks import clock_due
 from engine.settings import Settings
 
 

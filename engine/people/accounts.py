@@ -2,7 +2,7 @@
 
 Passwords are argon2 hashes; API tokens are stored as SHA-256 hashes only, so the plaintext
 is shown once when issued. Nothing here commits: callers own the transaction.
-Authorization (who may see what) lives in engine.access, not here.
+Authorization (who may see what) lives in engine.people.access, not here.
 """
 
 from __future__ import annotations

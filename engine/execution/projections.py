@@ -25,7 +25,8 @@ from sqlalchemy import insert
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from engine.catalog import ParsedDefinition
+from engine.deadlines.tasks import DeadlineService
+from engine.execution.catalog import ParsedDefinition
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceParty
@@ -34,10 +35,9 @@ from engine.models import MessageSubscription
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.models import TimerProjection
-from engine.routing import party_orgs
-from engine.routing import route_task
+from engine.people.routing import party_orgs
+from engine.people.routing import route_task
 from engine.settings import Settings
-from engine.task_deadlines import DeadlineService
 
 logger = logging.getLogger(__name__)
 

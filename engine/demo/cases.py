@@ -20,15 +20,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
+from engine.cases import instances
 from engine.errors import EngineError
+from engine.execution.script_api import LEGAL_TZ
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.models import User
 from engine.planning.models import InspectionObject
-from engine.script_api import LEGAL_TZ
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)

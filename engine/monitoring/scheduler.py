@@ -3,7 +3,7 @@
 Leader election: on PostgreSQL a session-level advisory lock held on a dedicated
 connection; on SQLite an exclusive file lock beside the database file. A process that is
 not the leader waits as a standby and takes over when the leader's lock goes away.
-`python -m engine.scheduler` or `xietong scheduler` runs it in the foreground.
+`python -m engine.monitoring.scheduler` or `xietong scheduler` runs it in the foreground.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine import jobs
 from engine.db import is_sqlite
 from engine.db import make_engine
 from engine.db import make_session_factory
+from engine.monitoring import jobs
 from engine.settings import Settings
 from engine.settings import load_settings
 
@@ -103,7 +103,7 @@ def job_table(settings: Settings) -> dict[str, tuple[JobFunc, int]]:
     table: dict[str, tuple[JobFunc, int]] = {
         "fire_due_timers": (_timers, settings.timer_poll_seconds)
     }
-    from engine import flags
+    from engine.monitoring import flags
 
     table.update(flags.scheduler_jobs(settings))
     return table

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict
 from engine.errors import NotAllowed
 from engine.errors import NotFound
+from engine.execution.script_api import LEGAL_TZ
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
-from engine.script_api import LEGAL_TZ
 
 
 def _routed_to(user: User):  # type: ignore[no-untyped-def]

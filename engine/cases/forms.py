@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidTaskData
+from engine.execution.script_api import LEGAL_TZ
+from engine.execution.script_api import SCRIPT_API
 from engine.models import Organization
 from engine.models import User
 from engine.planning.models import InspectorConflict
-from engine.script_api import LEGAL_TZ
-from engine.script_api import SCRIPT_API
 
 FORMAT_CHECKER = FormatChecker()
 STAMP = "x-xietong-stamp"

@@ -17,13 +17,15 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access
-from engine import projections
-from engine import runner
+from engine.cases.forms import validate_submission
 from engine.errors import Conflict
 from engine.errors import NotAllowed
 from engine.errors import NotFound
-from engine.forms import validate_submission
+from engine.execution import definitions
+from engine.execution import projections
+from engine.execution import runner
+from engine.execution.processes import get_process
+from engine.execution.processes import may_start
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -31,8 +33,7 @@ from engine.models import MessageSubscription
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.models import User
-from engine.processes import get_process
-from engine.processes import may_start
+from engine.people import access
 from engine.settings import Settings
 from engine.settings import load_settings
 
@@ -118,7 +119,7 @@ def complete_task(
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is no longer open")
     on_behalf = _check_may_act(user, task, on_behalf_reason)
-    info = runner.definition_info(session, instance)
+    info = definitions.definition_info(session, instance)
     form = info.forms.get(
         task.bpmn_id, OPEN_FORM if not info.manifest.get("strict", True) else None
     )
@@ -187,23 +188,6 @@ def deliver_message(
     return instance_ids
 
 
-def advance_instance(
-    session: Session,
-    *,
-    instance_id: int,
-    actor: str,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> ProcessInstance:
-    """Fire due timers of one instance and run it on (the timer job's step)."""
-    instance = runner.lock_instance(session, instance_id)
-    step = runner.open_step(
-        session, instance, settings=settings or load_settings(), actor=actor, now=_now(now)
-    )
-    runner.run_and_save(step)
-    return instance
-
-
 def retry_instance(
     session: Session,
     *,
@@ -230,7 +214,7 @@ def retry_instance(
 
 
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:
-    """An instance by id (no permission check: use engine.access for users).
+    """An instance by id (no permission check: use engine.people.access for users).
 
     Raises:
         NotFound: no such instance.
@@ -269,8 +253,8 @@ def get_task_view(session: Session, task_id: int) -> TaskView:
     if task is None:
         raise NotFound(f"task {task_id} not found")
     instance = get_instance(session, task.instance_id)
-    info = runner.definition_info(session, instance)
-    element = runner.parsed_definition(session, instance).elements.get(task.bpmn_id)
+    info = definitions.definition_info(session, instance)
+    element = definitions.parsed_definition(session, instance).elements.get(task.bpmn_id)
     data: dict[str, Any] = {}
     instructions = ""
     if task.status == TaskStatus.OPEN:
@@ -327,7 +311,7 @@ def diagram_source(session: Session, instance: ProcessInstance) -> tuple[bytes, 
 
 def element_names(session: Session, instance: ProcessInstance) -> dict[str, str]:
     """BPMN element id to its (Chinese) name, from the cached parsed definition."""
-    elements = runner.parsed_definition(session, instance).elements
+    elements = definitions.parsed_definition(session, instance).elements
     return {bpmn_id: info.name for bpmn_id, info in elements.items() if info.name}
 
 

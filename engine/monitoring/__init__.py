@@ -1,0 +1,7 @@
+"""Monitoring: flags, their escalation, notifications, and the scheduler that runs the jobs.
+
+`flags` raises yellow/red/stalled flags and clears and escalates them, `escalation` says who is
+notified at which level and when, `notifications` is the bell and e-mail, `jobs` fires due BPMN
+timers, `scheduler` runs every job in one leader-elected process. It may import `execution`
+(a timer fires a step) and everything below it; never `cases`, `demo` or `commands`.
+"""
