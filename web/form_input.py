@@ -16,21 +16,21 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from web.forms_render import CHOICES
-from web.forms_render import CHOICES_SUFFIX
-from web.forms_render import KEY
-from web.forms_render import LOCAL_TZ
-from web.forms_render import ROW_EXTRA
-from web.forms_render import ROW_WIDGETS
-from web.forms_render import ROWS_SUFFIX
-from web.forms_render import DisplayValue
-from web.forms_render import Schema
-from web.forms_render import enum_options
-from web.forms_render import prop_type
-from web.forms_render import properties_of
-from web.forms_render import row_schema
-from web.forms_render import scalar_text
-from web.forms_render import widget_for
+from web.form_schema import CHOICES
+from web.form_schema import CHOICES_SUFFIX
+from web.form_schema import KEY
+from web.form_schema import LOCAL_TZ
+from web.form_schema import ROW_EXTRA
+from web.form_schema import ROW_WIDGETS
+from web.form_schema import ROWS_SUFFIX
+from web.form_schema import DisplayValue
+from web.form_schema import Schema
+from web.form_schema import enum_options
+from web.form_schema import prop_type
+from web.form_schema import properties_of
+from web.form_schema import row_schema
+from web.form_schema import widget_for
+from web.form_values import scalar_text
 
 FormData = MultiDict[str, str]
 MORE_ROWS = "_more_rows"

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from engine.models import User
 from engine.monitoring import notifications
-from engine.monitoring.flags import Flag
+from engine.monitoring.models import Flag
 from web.auth import current_user
 from web.session import get_session
 

@@ -26,8 +26,8 @@ from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
-from engine.monitoring.escalation import FlagKind
-from engine.monitoring.flags import Flag
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
 from engine.people import access
 from engine.people import accounts
 from web.auth import login_required

@@ -38,10 +38,10 @@ from web.form_input import CoercionError
 from web.form_input import coerce_form
 from web.form_input import values_from_form
 from web.form_input import wants_more_rows
+from web.form_values import display_rows
+from web.form_values import values_from_data
 from web.forms_render import build_fields
-from web.forms_render import display_rows
 from web.forms_render import place_errors
-from web.forms_render import values_from_data
 from web.labels import LIGHT_LABELS
 from web.labels import error_label
 from web.session import get_session

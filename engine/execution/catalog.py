@@ -7,90 +7,34 @@ and the spec is never serialized into instance state.
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import json
 import logging
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import (
     ValidationException as SpiffValidationError,
 )
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as SpiffTimerEvent
-from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask as SpiffScriptTask
 from SpiffWorkflow.spiff.parser import VALIDATOR as SPIFF_XSD
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
-from SpiffWorkflow.spiff.specs.defaults import UserTask as SpiffUserTask
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import Problem
-from engine.errors import UnsafeScript
 from engine.errors import WorkflowDefinitionError
-from engine.execution.sandbox import check_source
-from engine.execution.script_api import SAFE_BUILTIN_NAMES
-from engine.execution.script_api import SCRIPT_API
+from engine.execution.bundles import BPMN_NS
+from engine.execution.bundles import SAFE_XML
+from engine.execution.bundles import SPIFF_NS
+from engine.execution.bundles import ElementInfo
+from engine.execution.bundles import ParsedDefinition
+from engine.execution.bundles import ProcessBundle
+from engine.execution.bundles import first_file
+from engine.execution.checks import lint
 from engine.models import ProcessDefinition
 
 logger = logging.getLogger(__name__)
-
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
-CALLABLE_NAMES = frozenset(SCRIPT_API) | frozenset(SAFE_BUILTIN_NAMES)
-SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-
-
-@dataclass(frozen=True)
-class ProcessBundle:
-    """The files of one process definition, before deployment."""
-
-    process_id: str
-    files: dict[str, str]
-    forms: dict[str, Any] = field(default_factory=dict)
-    manifest: dict[str, Any] = field(default_factory=dict)
-    strict: bool = True
-
-    @property
-    def spec_hash(self) -> str:
-        payload = json.dumps(
-            {"files": self.files, "forms": self.forms, "manifest": self.manifest},
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ElementInfo:
-    """What the engine reads from one BPMN element besides the Spiff spec."""
-
-    bpmn_id: str
-    name: str
-    tag: str
-    lane_id: str | None
-    lane_name: str | None
-    properties: dict[str, str]
-    line: int | None
-
-
-@dataclass
-class ParsedDefinition:
-    """A deployed definition ready to run: Spiff specs plus element metadata."""
-
-    spec: Any
-    subprocess_specs: dict[str, Any]
-    elements: dict[str, ElementInfo]
 
 
 _CACHE: dict[str, ParsedDefinition] = {}
@@ -162,7 +106,7 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
         subprocess_specs = parser.get_subprocess_specs(bundle.process_id)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno
-        problem = Problem(exc.filename or _first_file(bundle), line, None, exc.msg)
+        problem = Problem(exc.filename or first_file(bundle), line, None, exc.msg)
         raise WorkflowDefinitionError([problem]) from exc
     except SpiffValidationError as exc:
         raise WorkflowDefinitionError([_spiff_problem(exc, bundle)]) from exc
@@ -174,12 +118,8 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
     return parsed
 
 
-def _first_file(bundle: ProcessBundle) -> str:
-    return next(iter(bundle.files), "<none>")
-
-
 def _spiff_problem(exc: SpiffValidationError, bundle: ProcessBundle) -> Problem:
-    file_name = Path(exc.file_name).name if exc.file_name else _first_file(bundle)
+    file_name = Path(exc.file_name).name if exc.file_name else first_file(bundle)
     line = exc.line_number if isinstance(exc.line_number, int) else None
     element = exc.id or None
     if line is None and element and file_name in bundle.files:
@@ -243,139 +183,6 @@ def _properties(node: Any) -> dict[str, str]:
         if prop.get("name"):
             props[prop.get("name")] = prop.get("value", "")
     return props
-
-
-def _code_items(spec: Any) -> Iterator[tuple[str, str, str, str]]:
-    """(bpmn id, kind, source, mode) for every piece of code in a process spec."""
-    for ts in spec.task_specs.values():
-        bpmn_id = ts.bpmn_id or ts.name
-        for kind, source, mode in _task_code(ts):
-            yield bpmn_id, kind, source, mode
-
-
-def _task_code(ts: Any) -> Iterator[tuple[str, str, str]]:
-    if isinstance(ts, SpiffScriptTask) and ts.script:
-        yield "script", ts.script, "exec"
-    for cond, _target in getattr(ts, "cond_task_specs", []):
-        if cond is not None:
-            yield "condition", cond.args[0], "eval"
-    for attr in ("prescript", "postscript"):
-        if getattr(ts, attr, None):
-            yield attr, getattr(ts, attr), "exec"
-    for attr, kind in (("condition", "completion condition"), ("cardinality", "cardinality")):
-        value = getattr(ts, attr, None)
-        if isinstance(value, str) and value:
-            yield kind, value, "eval"
-    yield from _event_code(getattr(ts, "event_definition", None))
-    if isinstance(ts, SpiffServiceTask):
-        for param in ts.operation_params.values():
-            yield "service parameter", str(param.get("value", "")), "eval"
-
-
-def _event_code(event: Any) -> Iterator[tuple[str, str, str]]:
-    expression = getattr(event, "expression", None)
-    if isinstance(expression, str) and expression:
-        kind = "timer" if isinstance(event, SpiffTimerEvent) else "event payload"
-        yield kind, expression, "eval"
-
-
-def _check_code(source: str, mode: str) -> str | None:
-    try:
-        check_source(source, mode)
-    except UnsafeScript as exc:
-        return f"{exc.message} (line {exc.line})" if exc.line else exc.message
-    calls = (n for n in ast.walk(ast.parse(source, mode=mode)) if isinstance(n, ast.Call))
-    for call in calls:
-        if isinstance(call.func, ast.Name) and call.func.id not in CALLABLE_NAMES:
-            return f"call to unregistered function {call.func.id}()"
-    return None
-
-
-def _all_specs(parsed: ParsedDefinition) -> list[Any]:
-    return [parsed.spec, *(s for s in parsed.subprocess_specs.values() if s is not None)]
-
-
-def lint(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
-    """Problems in code, forms, manifest and ids that the parser does not see."""
-    problems: list[Problem] = []
-    for spec in _all_specs(parsed):
-        file_name = Path(spec.file).name if getattr(spec, "file", None) else _first_file(bundle)
-        for bpmn_id, kind, source, mode in _code_items(spec):
-            message = _check_code(source, mode)
-            if message:
-                line = parsed.elements[bpmn_id].line if bpmn_id in parsed.elements else None
-                problems.append(Problem(file_name, line, bpmn_id, f"{kind}: {message}"))
-    problems.extend(_shared_id_problems(bundle))
-    if bundle.strict:
-        problems.extend(_strict_problems(parsed, bundle))
-    return problems
-
-
-def _shared_id_problems(bundle: ProcessBundle) -> list[Problem]:
-    """BPMN ids used in two files of one bundle: lanes and properties are looked up by id."""
-    first_seen: dict[str, str] = {}
-    problems: list[Problem] = []
-    for file_name, text in bundle.files.items():
-        root = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        for node in root.iter(f"{{{BPMN_NS}}}*"):
-            node_id = node.get("id")
-            if not node_id or etree.QName(node).localname == "definitions":
-                continue
-            owner = first_seen.setdefault(node_id, file_name)
-            if owner != file_name:
-                message = f"id is also used in {owner}"
-                problems.append(Problem(file_name, node.sourceline, node_id, message))
-    return problems
-
-
-def _user_tasks(parsed: ParsedDefinition) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for spec in _all_specs(parsed):
-        file_name = Path(spec.file).name if getattr(spec, "file", None) else ""
-        for ts in spec.task_specs.values():
-            if isinstance(ts, SpiffUserTask) and ts.bpmn_id:
-                found[ts.bpmn_id] = file_name
-    return found
-
-
-def _strict_problems(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
-    problems: list[Problem] = []
-    user_tasks = _user_tasks(parsed)
-    main_file = f"{bundle.process_id}.bpmn"
-    for task_id, file_name in sorted(user_tasks.items()):
-        if task_id not in bundle.forms:
-            line = parsed.elements[task_id].line if task_id in parsed.elements else None
-            problems.append(Problem(file_name, line, task_id, "user task has no form"))
-    for form_id, schema in sorted(bundle.forms.items()):
-        form_file = f"forms/{form_id}.json"
-        if form_id != "start" and form_id not in user_tasks:
-            problems.append(Problem(form_file, None, form_id, "form has no user task"))
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as exc:
-            problems.append(Problem(form_file, None, form_id, f"invalid schema: {exc.message}"))
-    problems.extend(_id_problems(parsed, main_file))
-    problems.extend(_lane_problems(parsed, bundle, main_file))
-    return problems
-
-
-def _id_problems(parsed: ParsedDefinition, main_file: str) -> list[Problem]:
-    return [
-        Problem(main_file, info.line, info.bpmn_id, "id is not readable snake_case")
-        for info in parsed.elements.values()
-        if not SNAKE_CASE.match(info.bpmn_id) and info.tag not in {"definitions"}
-    ]
-
-
-def _lane_problems(
-    parsed: ParsedDefinition, bundle: ProcessBundle, main_file: str
-) -> list[Problem]:
-    declared = bundle.manifest.get("lanes", {})
-    lane_ids = {i.lane_id for i in parsed.elements.values() if i.lane_id}
-    return [
-        Problem("process.json", None, lane_id, "lane has no routing in process.json")
-        for lane_id in sorted(lane_ids - set(declared))
-    ]
 
 
 def get_parsed(definition: ProcessDefinition) -> ParsedDefinition:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.execution import catalog
-from engine.execution.catalog import ParsedDefinition
+from engine.execution.bundles import ParsedDefinition
 from engine.models import ProcessDefinition
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.deadlines.tasks import DeadlineService
-from engine.execution.catalog import ParsedDefinition
+from engine.execution.bundles import ParsedDefinition
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceParty

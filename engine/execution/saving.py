@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.exceptions import WorkflowException as SpiffWorkflowError
 from SpiffWorkflow.task import Task as SpiffTask
 
-from engine.execution.catalog import ParsedDefinition
+from engine.execution.bundles import ParsedDefinition
 from engine.execution.projections import audit_event
 from engine.execution.projections import current_waits
 from engine.execution.projections import insert_audit

@@ -13,7 +13,7 @@ from SpiffWorkflow.exceptions import WorkflowException as SpiffWorkflowError
 from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy.orm import Session
 
-from engine.execution.catalog import ParsedDefinition
+from engine.execution.bundles import ParsedDefinition
 from engine.models import AuditEvent
 from engine.models import ProcessInstance
 from engine.settings import Settings

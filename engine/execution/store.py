@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow as SpiffWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer as SpiffSerializer
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 
-from engine.execution.catalog import ParsedDefinition
+from engine.execution.bundles import ParsedDefinition
 
 
 def _make_serializer() -> Any:

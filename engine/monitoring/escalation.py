@@ -19,8 +19,6 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from enum import IntEnum
-from enum import StrEnum
 from typing import Any
 from typing import Protocol
 
@@ -37,20 +35,10 @@ from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import User
 from engine.monitoring import notifications
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
+from engine.monitoring.models import Level
 from engine.people import access
-
-
-class FlagKind(StrEnum):
-    YELLOW = "yellow"
-    RED = "red"
-    STALLED = "stalled"
-
-
-class Level(IntEnum):
-    HANDLER = 0
-    HEAD = 1
-    COORDINATOR = 2
-
 
 # Working days after the raise at which levels 1, 2, ... are reached (index 0 is level 1).
 ESCALATION_WORKING_DAYS: dict[FlagKind, tuple[int, ...]] = {
@@ -70,7 +58,7 @@ LEVEL_PREFIXES: dict[int, str] = {
 
 
 class FlagRow(Protocol):
-    """What the ladder reads from a flag (engine.monitoring.flags.Flag)."""
+    """What the ladder reads from a flag (engine.monitoring.models.Flag)."""
 
     @property
     def id(self) -> int: ...
@@ -182,3 +170,10 @@ def notify_level(session: Session, flag: FlagRow, level: int, now: datetime) -> 
         now=now,
     )
     return len(created)
+
+
+def notify_new_flag(session: Session, flag_id: int, now: datetime) -> None:
+    """Notify the handler (level 0) of a flag just raised."""
+    flag = session.get(Flag, flag_id)
+    assert flag is not None  # noqa: S101 - the caller just inserted it
+    notify_level(session, flag, Level.HANDLER, now)

@@ -28,7 +28,7 @@ from engine.db import make_session_factory
 from engine.demo.seed import prepare
 from engine.settings import Settings
 from web import create_app
-from web.forms_render import LOCAL_TZ
+from web.form_schema import LOCAL_TZ
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from engine.db import make_session_factory
 from engine.demo import seed as demo
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
-from engine.monitoring.flags import Flag
+from engine.monitoring.models import Flag
 from engine.settings import Settings
 
 PROCESSES = {

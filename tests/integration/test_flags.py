@@ -50,8 +50,9 @@ from engine.models import TaskStatus
 from engine.models import User
 from engine.monitoring import flags
 from engine.monitoring import jobs
-from engine.monitoring.escalation import FlagKind
-from engine.monitoring.flags import Flag
+from engine.monitoring import stalls
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
 from engine.monitoring.notifications import Notification
 from engine.settings import Settings
 from tests.factories import make_org
@@ -415,12 +416,12 @@ def test_stall_thresholds_follow_property_manifest_default_settings() -> None:
     settings = Settings(default_stall_hours=96)
     manifest = {"stall": {"default_hours": 72, "elements": {"wait_police_receipt": 48}}}
 
-    assert flags.stall_hours("wait_police_receipt", {"stall_hours": "6"}, manifest, settings) == 6
-    assert flags.stall_hours("wait_police_receipt", {}, manifest, settings) == 48
-    assert flags.stall_hours("review_case", {}, manifest, settings) == 72
-    assert flags.stall_hours("review_case", {}, {}, settings) == 96
+    assert stalls.stall_hours("wait_police_receipt", {"stall_hours": "6"}, manifest, settings) == 6
+    assert stalls.stall_hours("wait_police_receipt", {}, manifest, settings) == 48
+    assert stalls.stall_hours("review_case", {}, manifest, settings) == 72
+    assert stalls.stall_hours("review_case", {}, {}, settings) == 96
     with pytest.raises(ValueError, match="not a number"):
-        flags.stall_hours("review_case", {"stall_hours": "soon"}, manifest, settings)
+        stalls.stall_hours("review_case", {"stall_hours": "soon"}, manifest, settings)
 
 
 def test_a_broken_instance_does_not_stop_the_stall_job(
@@ -433,8 +434,8 @@ def test_a_broken_instance_does_not_stop_the_stall_job(
         catalog.deploy(session, replace(bundle, manifest=broken_manifest), actor="tester")
     broken = start_case(env, "JD-12", START)
 
-    with caplog.at_level(logging.ERROR, logger="engine.monitoring.flags"):
-        raised = flags.update_stall_flags(env.factory, START + timedelta(days=4), env.settings)
+    with caplog.at_level(logging.ERROR, logger="engine.monitoring.stalls"):
+        raised = stalls.update_stall_flags(env.factory, START + timedelta(days=4), env.settings)
 
     assert raised == 1
     assert [f.instance_id for f in all_flags(env)] == [healthy]

@@ -31,8 +31,8 @@ from engine.execution import definitions
 from engine.models import AuditEvent
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
-from engine.monitoring.escalation import FlagKind
-from engine.monitoring.flags import Flag
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
 from engine.monitoring.notifications import Notification
 from tests.integration.test_flags import REVIEW_DUE
 from tests.integration.test_flags import START

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from engine.models import Role
 from web.admin import calendar
 from web.admin import orgs
+from web.admin import plans
 from web.admin import registries
 from web.admin import tokens
 from web.admin import users
@@ -35,5 +36,5 @@ def index() -> Response:
     return redirect(url_for("admin.users"))
 
 
-for module in (orgs, users, tokens, calendar, registries):
+for module in (orgs, users, tokens, calendar, registries, plans):
     module.register(bp)

@@ -15,12 +15,12 @@ from web.form_input import CoercionError
 from web.form_input import coerce_form
 from web.form_input import values_from_form
 from web.form_input import wants_more_rows
-from web.forms_render import FormContext
-from web.forms_render import OrgChoice
+from web.form_schema import FormContext
+from web.form_schema import OrgChoice
+from web.form_values import display_rows
+from web.form_values import values_from_data
 from web.forms_render import build_fields
-from web.forms_render import display_rows
 from web.forms_render import place_errors
-from web.forms_render import values_from_data
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "web" / "templates"
 

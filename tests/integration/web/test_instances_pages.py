@@ -22,8 +22,8 @@ from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
 from engine.models import User
-from engine.monitoring.escalation import FlagKind
-from engine.monitoring.flags import Flag
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import REGISTER_DATA
 from tests.integration.web.web_demo import deploy_web_demo

@@ -15,8 +15,8 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.cases import instances
 from engine.monitoring import notifications
-from engine.monitoring.escalation import FlagKind
-from engine.monitoring.flags import Flag
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
 from engine.people import accounts
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo

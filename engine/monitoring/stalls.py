@@ -1,0 +1,235 @@
+"""Stalled flags: an active instance made no progress for longer than what it waits on allows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import exists
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+from engine.execution import definitions
+from engine.models import HumanTask
+from engine.models import ProcessInstance
+from engine.models import TaskStatus
+from engine.monitoring import notifications
+from engine.monitoring.escalation import notify_new_flag
+from engine.monitoring.models import ACTIVE
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
+from engine.monitoring.models import Level
+from engine.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _hours_text(hours: float) -> str:
+    return str(int(hours)) if float(hours).is_integer() else f"{hours:g}"
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One thing an instance waits on, with its stall threshold."""
+
+    bpmn_id: str | None
+    text: str
+    hours: float
+    task_id: int | None = None
+
+
+def _hours(value: object, where: str) -> float:
+    try:
+        hours = float(str(value))
+    except ValueError:
+        raise ValueError(f"stall threshold {where} is not a number: {value!r}") from None
+    if hours <= 0:
+        raise ValueError(f"stall threshold {where} must be positive, got {value!r}")
+    return hours
+
+
+def explicit_stall_hours(
+    bpmn_id: str | None, properties: Mapping[str, str], manifest: Mapping[str, Any]
+) -> float | None:
+    """The threshold the element itself or process.json `stall.elements` sets, in hours.
+
+    Raises:
+        ValueError: a threshold that is not a positive number.
+    """
+    if properties.get("stall_hours"):
+        return _hours(properties["stall_hours"], f"of {bpmn_id}")
+    elements = (manifest.get("stall") or {}).get("elements") or {}
+    if bpmn_id in elements:
+        return _hours(elements[bpmn_id], f"stall.elements.{bpmn_id}")
+    return None
+
+
+def stall_hours(
+    bpmn_id: str | None,
+    properties: Mapping[str, str],
+    manifest: Mapping[str, Any],
+    settings: Settings,
+) -> float:
+    """The stall threshold of one waiting element, in hours (see the module docstring).
+
+    Raises:
+        ValueError: a threshold that is not a positive number.
+    """
+    explicit = explicit_stall_hours(bpmn_id, properties, manifest)
+    if explicit is not None:
+        return explicit
+    default = (manifest.get("stall") or {}).get("default_hours")
+    if default is not None:
+        return _hours(default, "stall.default_hours")
+    return float(settings.default_stall_hours)
+
+
+@dataclass(frozen=True)
+class _Definition:
+    """What stall detection reads from a deployed definition."""
+
+    elements: Mapping[str, Any]
+    manifest: Mapping[str, Any]
+
+    def properties(self, bpmn_id: str | None) -> dict[str, str]:
+        info = self.elements.get(bpmn_id or "")
+        return dict(info.properties) if info else {}
+
+    def name(self, bpmn_id: str | None, fallback: str) -> str:
+        info = self.elements.get(bpmn_id or "")
+        return str(info.name) if info and info.name else fallback
+
+
+def _waits(
+    session: Session, row: Any, tasks: list[tuple[int, str, str]], settings: Settings
+) -> list[Wait]:
+    spec = _Definition(
+        definitions.parsed_definition(session, row).elements,
+        definitions.definition_info(session, row).manifest,
+    )
+    found = [
+        Wait(
+            bpmn_id,
+            f"「{name}」",
+            stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest, settings),
+            task_id,
+        )
+        for task_id, bpmn_id, name in tasks
+    ]
+    waits = row.waits or {}
+    for message in waits.get("messages", []):
+        bpmn_id = message.get("bpmn_id")
+        hours = stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest, settings)
+        found.append(Wait(bpmn_id, spec.name(bpmn_id, f"等待消息「{message.get('name')}」"), hours))
+    for timer in waits.get("timers", []):
+        bpmn_id = timer.get("bpmn_id")
+        hours_or_none = explicit_stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest)
+        if hours_or_none is not None:
+            found.append(Wait(bpmn_id, spec.name(bpmn_id, "等待定时"), hours_or_none))
+    if not found and not waits.get("timers"):
+        found.append(Wait(None, "案件", stall_hours(None, {}, spec.manifest, settings)))
+    return found
+
+
+def stall_reason(wait: Wait) -> str:
+    """Chinese text of a stalled flag, e.g. 等待公安机关回执已超过 48 小时未有进展."""
+    return f"{wait.text}已超过 {_hours_text(wait.hours)} 小时未有进展"
+
+
+def _stall_candidates(session: Session) -> list[Any]:
+    open_stall = exists().where(
+        Flag.instance_id == ProcessInstance.id,
+        Flag.kind == FlagKind.STALLED,
+        Flag.cleared_at.is_(None),
+    )
+    return list(
+        session.execute(
+            select(
+                ProcessInstance.id,
+                ProcessInstance.definition_id,
+                ProcessInstance.spec_hash,
+                ProcessInstance.last_progress_at,
+                ProcessInstance.waits,
+            )
+            .where(ProcessInstance.status.in_(ACTIVE), ~open_stall)
+            .order_by(ProcessInstance.id)
+        )
+    )
+
+
+def _open_tasks(session: Session, instance_ids: list[int]) -> dict[int, list[tuple[int, str, str]]]:
+    found: dict[int, list[tuple[int, str, str]]] = {}
+    if not instance_ids:
+        return found
+    rows = session.execute(
+        select(HumanTask.instance_id, HumanTask.id, HumanTask.bpmn_id, HumanTask.name)
+        .where(HumanTask.status == TaskStatus.OPEN, HumanTask.instance_id.in_(instance_ids))
+        .order_by(HumanTask.id)
+    )
+    for instance_id, task_id, bpmn_id, name in rows:
+        found.setdefault(instance_id, []).append((task_id, bpmn_id, name))
+    return found
+
+
+def _raise_stall_flag(session: Session, row: Any, wait: Wait, now: datetime) -> bool:
+    still = session.scalar(
+        select(ProcessInstance.id).where(
+            ProcessInstance.id == row.id,
+            ProcessInstance.status.in_(ACTIVE),
+            ProcessInstance.last_progress_at == row.last_progress_at,
+        )
+    )
+    if still is None:
+        return False  # it progressed meanwhile
+    since: datetime = row.last_progress_at
+    flag = {
+        "instance_id": row.id,
+        "task_id": wait.task_id,
+        "kind": FlagKind.STALLED,
+        "reason": stall_reason(wait),
+        "since": since,
+        "raised_at": now,
+        "level": Level.HANDLER,
+        "dedupe_key": f"{FlagKind.STALLED}:{row.id}:{since.astimezone(UTC).isoformat()}",
+    }
+    new_ids = notifications.insert_new(session, Flag, [flag], ["dedupe_key"])
+    if new_ids:
+        notify_new_flag(session, new_ids[0], now)
+    return bool(new_ids)
+
+
+def _check_stall(
+    factory: sessionmaker[Session],
+    row: Any,
+    tasks: list[tuple[int, str, str]],
+    now: datetime,
+    settings: Settings,
+) -> bool:
+    with factory.begin() as session:
+        waits = _waits(session, row, tasks, settings)
+        if not waits:
+            return False
+        wait = min(waits, key=lambda w: w.hours)
+        if now < row.last_progress_at + timedelta(hours=wait.hours):
+            return False
+        return _raise_stall_flag(session, row, wait, now)
+
+
+def update_stall_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
+    """Raise a stalled flag on every active instance idle past its threshold; returns how many."""
+    with factory.begin() as session:
+        rows = _stall_candidates(session)
+        tasks = _open_tasks(session, [row.id for row in rows])
+    raised = 0
+    for row in rows:
+        try:
+            raised += _check_stall(factory, row, tasks.get(row.id, []), now, settings)
+        except Exception:
+            logger.exception("checking instance %s for a stall failed", row.id)
+    return raised
