@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.cli_support import session_scope
 from engine.errors import EngineError
+from engine.models import OrgType
 from engine.models import Role
 from engine.people import accounts
 
@@ -18,6 +19,12 @@ def register(sub: Any) -> None:
     org.required = True
     org_list = org.add_parser("list", help="print code, type and name of every organization")
     org_list.set_defaults(handler=org_list_command)
+    org_create = org.add_parser("create", help="add an organization")
+    org_create.add_argument("code", help="organization code, e.g. YJS-SCJG (A-Z, 0-9, - and _)")
+    org_create.add_argument("--type", required=True, choices=[t.value for t in OrgType])
+    org_create.add_argument("--name", required=True, help="the organization's Chinese name")
+    org_create.add_argument("--township", help="township code, for a body inside a township")
+    org_create.set_defaults(handler=org_create_command)
 
     user = sub.add_parser("user", help="user accounts").add_subparsers(dest="user_command")
     user.required = True
@@ -39,6 +46,31 @@ def org_list_command(args: argparse.Namespace) -> int:
         for org in accounts.list_orgs(session):
             sys.stdout.write(f"{org.code}\t{org.type}\t{org.name}\n")
     return 0
+
+
+def org_create_command(args: argparse.Namespace) -> int:
+    try:
+        with session_scope() as session:
+            org = accounts.create_org(
+                session,
+                code=args.code,
+                org_type=OrgType(args.type),
+                name=args.name,
+                township_code=args.township,
+            )
+            line = f"created {org.code}\t{org.type}\t{org.name}\n"
+    except EngineError as exc:
+        details = "".join(f"; {field}: {text}" for field, text in exc_fields(exc))
+        sys.stderr.write(f"error: {exc.message}{details}\n")
+        return 1
+    sys.stdout.write(line)
+    return 0
+
+
+def exc_fields(exc: EngineError) -> list[tuple[str, str]]:
+    """The field errors an engine error carries, if any."""
+    fields = getattr(exc, "field_errors", None) or {}
+    return [(str(k), str(v)) for k, v in fields.items()]
 
 
 def user_create_command(args: argparse.Namespace) -> int:

@@ -81,6 +81,39 @@ def test_org_list_and_user_create(database: Path) -> None:
     assert xietong("org", "list", database=database, check=True).stdout == ""
 
 
+def test_org_create_then_a_user_of_it(database: Path) -> None:
+    created = xietong(
+        "org", "create", "YJS-TEST", "--type", "agency", "--name", "县测试局", database=database
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == "created YJS-TEST\tagency\t县测试局\n"
+    listed = xietong("org", "list", database=database, check=True)
+    assert listed.stdout == "YJS-TEST\tagency\t县测试局\n"
+    user = xietong(
+        "user",
+        "create",
+        "test_officer",
+        "--org",
+        "YJS-TEST",
+        "--role",
+        "officer",
+        database=database,
+    )
+    assert user.returncode == 0, user.stderr
+    assert user.stdout.startswith("created test_officer\n")
+
+
+def test_org_create_refuses_a_taken_code_and_a_bad_one(database: Path) -> None:
+    args = ("--type", "township", "--name", "测试乡")
+    xietong("org", "create", "TWP-TEST", *args, database=database, check=True)
+    again = xietong("org", "create", "TWP-TEST", *args, database=database)
+    assert again.returncode == 1
+    assert "exists" in again.stderr
+    bad = xietong("org", "create", "bad code", *args, database=database)
+    assert bad.returncode == 1
+    assert "code:" in bad.stderr
+
+
 def test_retry_of_an_instance_that_is_not_in_error_is_refused(database: Path) -> None:
     result = xietong("instance", "retry", "999", database=database)
     assert result.returncode == 1
