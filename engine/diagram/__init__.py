@@ -16,6 +16,7 @@ from engine.diagram.palette import DEFAULT_PALETTE
 from engine.diagram.palette import MARK_LABELS
 from engine.diagram.palette import MARK_PALETTES
 from engine.diagram.palette import Palette
+from engine.diagram.render import render_diagram_svg
 from engine.diagram.render import render_svg
 from engine.diagram.text import wrap_text
 
@@ -25,6 +26,7 @@ __all__ = [
     "MARK_LABELS",
     "MARK_PALETTES",
     "Palette",
+    "render_diagram_svg",
     "render_svg",
     "wrap_text",
 ]

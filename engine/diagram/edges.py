@@ -22,13 +22,15 @@ from engine.diagram.palette import COMPLETED_FLOW_COLOUR
 from engine.diagram.palette import FLOW_COLOUR
 from engine.diagram.svg import HALO
 from engine.diagram.svg import LABEL_FONT
+from engine.diagram.svg import MIN_LABEL_WIDTH
+from engine.diagram.svg import OUTSIDE_LABEL_LINES
 from engine.diagram.text import wrap_text
 
 
 def draw_flow(parent: Element, ctx: Ctx, flow: Element, edge: Element | None) -> None:
     """Draw one sequence flow (green when marked completed); skipped when it cannot be routed."""
     flow_id = flow.get("id")
-    points = _flow_route(ctx, flow, edge)
+    points = route(ctx, flow.get("sourceRef"), flow.get("targetRef"), edge)
     if not points:
         return
     completed = ctx.marks.get(flow_id) == "completed"
@@ -44,7 +46,7 @@ def draw_flow(parent: Element, ctx: Ctx, flow: Element, edge: Element | None) ->
         group,
         "polygon",
         {
-            "points": svg.points(_arrowhead(points)),
+            "points": svg.points(arrowhead(points)),
             "fill": colour,
             "stroke": colour,
             "stroke-width": 1,
@@ -56,14 +58,16 @@ def draw_flow(parent: Element, ctx: Ctx, flow: Element, edge: Element | None) ->
     for x, y in points:
         ctx.extent.add(x, y)
     if name:
-        _flow_label(group, ctx, name, edge, points)
+        flow_label(group, ctx, name, edge, points)
 
 
-def _flow_route(ctx: Ctx, flow: Element, edge: Element | None) -> list[tuple[float, float]]:
+def route(
+    ctx: Ctx, source_id: str | None, target_id: str | None, edge: Element | None
+) -> list[tuple[float, float]]:
     """The DI waypoints; a drawn connector when they miss the shapes they should join."""
     points = waypoints(edge) if edge is not None else []
-    source = ctx.boxes.get(flow.get("sourceRef") or "")
-    target = ctx.boxes.get(flow.get("targetRef") or "")
+    source = ctx.boxes.get(source_id or "")
+    target = ctx.boxes.get(target_id or "")
     if len(points) >= 2 and _touches(source, points[0]) and _touches(target, points[-1]):
         return points
     if source is not None and target is not None:
@@ -104,7 +108,8 @@ def _direction(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, f
     return (1.0, 0.0) if length == 0 else (dx / length, dy / length)
 
 
-def _arrowhead(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+def arrowhead(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The three corners of an arrowhead at the last point, along the last segment."""
     tip = points[-1]
     previous = next((p for p in reversed(points[:-1]) if p != tip), points[0])
     ux, uy = _direction(previous, tip)
@@ -135,16 +140,17 @@ def _midpoint(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     return points[0]
 
 
-def _flow_label(
+def flow_label(
     group: Element,
     ctx: Ctx,
     name: str,
     edge: Element | None,
     points: Sequence[tuple[float, float]],
 ) -> None:
+    """The name of a connection: in its BPMNLabel bounds, else above its midpoint."""
     label_box = label_bounds(edge) if edge is not None else None
-    width = max(label_box.w, 60.0) if label_box else 90.0
-    lines = wrap_text(name, width, LABEL_FONT, 2)
+    width = max(label_box.w, MIN_LABEL_WIDTH) if label_box else 90.0
+    lines = wrap_text(name, width, LABEL_FONT, OUTSIDE_LABEL_LINES)
     if label_box:
         cx, top = label_box.cx, label_box.y
     else:

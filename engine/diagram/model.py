@@ -141,8 +141,9 @@ def display_name(element: Element) -> str:
 
 
 def is_expanded(element: Element, shape: Element) -> bool:
-    """Whether a sub-process is drawn open (its BPMNShape says isExpanded)."""
-    return local(element) in CONTAINERS and shape.get("isExpanded") == "true"
+    """Whether a sub-process or call activity is drawn open (its BPMNShape says isExpanded)."""
+    kind = local(element)
+    return kind in CONTAINERS | {"callActivity"} and shape.get("isExpanded") == "true"
 
 
 def parse(bpmn_xml: bytes) -> Element:

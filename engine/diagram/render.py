@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from lxml import etree
 
 from engine.diagram import svg
+from engine.diagram.connections import CONNECTIONS
+from engine.diagram.connections import draw_connection
 from engine.diagram.edges import draw_flow
 from engine.diagram.model import BPMNDI_NS
 from engine.diagram.model import EVENTS
@@ -63,18 +65,48 @@ def render_svg(
     process = find_process(root, process_id)
     participants = [p for p in root.iter(bpmn("participant")) if p.get("processRef") == process_id]
     plane = find_plane(root, process_id, participants)
-    elements = {el.get("id"): el for el in process.iter(bpmn("*")) if el.get("id")}
-    elements.update({p.get("id"): p for p in participants if p.get("id")})
+    title = process.get("name") or process_id
+    return _render_plane(root, plane, marks, dict(labels or {}), title)
+
+
+def render_diagram_svg(
+    bpmn_xml: bytes,
+    index: int = 0,
+    marks: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """Draw the `index`-th BPMNDiagram of a file whole: every pool, process and artifact on it.
+
+    Raises ValueError as `render_svg` does, and when there is no diagram at that index.
+    """
+    marks = dict(marks or {})
+    _check_marks(marks)
+    root = parse(bpmn_xml)
+    diagrams = list(root.iter(f"{{{BPMNDI_NS}}}BPMNDiagram"))
+    if not 0 <= index < len(diagrams):
+        raise ValueError(f"The BPMN XML has no diagram number {index + 1}.")
+    plane = diagrams[index].find(f"{{{BPMNDI_NS}}}BPMNPlane")
+    if plane is None:
+        raise ValueError(f"Diagram number {index + 1} has no BPMNPlane.")
+    owner = next((el for el in root.iter() if el.get("id") == plane.get("bpmnElement")), None)
+    title = diagrams[index].get("name") or (owner.get("name") if owner is not None else None)
+    return _render_plane(root, plane, marks, dict(labels or {}), title or "BPMN")
+
+
+def _render_plane(
+    root: Element, plane: Element, marks: dict[str, str], labels: dict[str, str], title: str
+) -> str:
+    """Everything the plane shows: pools and lanes of every participant, nodes, artifacts."""
+    elements = {el.get("id"): el for el in root.iter(bpmn("*")) if el.get("id")}
     shapes = list(_shapes(plane, elements))
     if not shapes:
-        raise ValueError(f"The BPMN diagram has no shapes for process {process_id!r}.")
+        raise ValueError(f"The BPMN diagram {plane.get('bpmnElement')!r} has no shapes.")
     ctx = Ctx(
         elements=elements,
         boxes={shape.element.get("id"): shape.box for shape in shapes},
         marks=marks,
-        labels=dict(labels or {}),
+        labels=labels,
     )
-    title = process.get("name") or process_id
     return _assemble(ctx, shapes, plane_edges(plane), title)
 
 
@@ -123,6 +155,11 @@ def _assemble(
             draw_flow(flows, ctx, flow, edges.get(flow.get("id")))
     for shape in (s for s in ordered if _layer(s) >= 3):
         draw_shape(body, ctx, shape)
+    connections = svg.add(body, "g", {"class": "bpmn-connections"})
+    for element_id, edge in edges.items():
+        element = ctx.elements.get(element_id)
+        if element is not None and local(element) in CONNECTIONS:
+            draw_connection(connections, ctx, element, edge)
     legend_y = ctx.extent.y1 + 16
     _draw_legend(body, ctx, ctx.extent.x0, legend_y)
     ext = ctx.extent
@@ -152,7 +189,10 @@ def _assemble(
 
 
 def _layer(shape: Shape) -> int:
-    """Drawing order: pools, lanes, expanded sub-processes, (flows), nodes, boundary events."""
+    """Drawing order: pools, lanes, expanded sub-processes, (flows), nodes, boundary events.
+
+    Message flows and associations are drawn last, over everything they connect.
+    """
     kind = local(shape.element)
     if kind == "participant":
         return 0

@@ -12,6 +12,10 @@ from collections.abc import Callable
 from collections.abc import Mapping
 
 from engine.diagram import svg
+from engine.diagram.artifacts import draw_annotation
+from engine.diagram.artifacts import draw_data_object
+from engine.diagram.artifacts import draw_data_store
+from engine.diagram.artifacts import draw_group
 from engine.diagram.icons import EVENT_ICONS
 from engine.diagram.icons import MARKERS
 from engine.diagram.icons import TASK_ICONS
@@ -21,7 +25,6 @@ from engine.diagram.model import Box
 from engine.diagram.model import Ctx
 from engine.diagram.model import Element
 from engine.diagram.model import Shape
-from engine.diagram.model import bpmn
 from engine.diagram.model import display_name
 from engine.diagram.model import family
 from engine.diagram.model import is_expanded
@@ -34,12 +37,16 @@ from engine.diagram.palette import Palette
 from engine.diagram.svg import HALO
 from engine.diagram.svg import LABEL_FONT
 from engine.diagram.svg import LINE_HEIGHT
+from engine.diagram.svg import MIN_LABEL_WIDTH
+from engine.diagram.svg import OUTSIDE_LABEL_LINES
 from engine.diagram.svg import TASK_FONT
 from engine.diagram.text import WIDE
+from engine.diagram.text import latin_words
 from engine.diagram.text import text_width
 from engine.diagram.text import wrap_text
 
 BAND_WIDTH = 30.0
+MIN_TASK_FONT = 9.0
 
 
 def draw_shape(parent: Element, ctx: Ctx, shape: Shape) -> None:
@@ -47,7 +54,7 @@ def draw_shape(parent: Element, ctx: Ctx, shape: Shape) -> None:
     element, box = shape.element, shape.box
     kind = local(element)
     if kind in {"participant", "lane"}:
-        _draw_band(parent, ctx, element, box)
+        _draw_band(parent, ctx, element, shape.di, box)
         return
     drawer = NODE_DRAWERS.get(family(kind))
     if drawer is None:
@@ -88,8 +95,8 @@ def _outside_label(
     if not name:
         return
     label_box = label_bounds(shape)
-    width = max(label_box.w, 60.0) if label_box else 96.0
-    lines = wrap_text(name, width, LABEL_FONT, 3)
+    width = max(label_box.w, MIN_LABEL_WIDTH) if label_box else 96.0
+    lines = wrap_text(name, width, LABEL_FONT, OUTSIDE_LABEL_LINES)
     cx = label_box.cx if label_box else box.cx
     top = label_box.y if label_box else box.y + box.h + 4
     height = svg.block_height(len(lines), LABEL_FONT)
@@ -119,7 +126,8 @@ def _draw_badge(group: Element, ctx: Ctx, element: Element, box: Box) -> None:
 # ---------------------------------------------------------------- pools and lanes
 
 
-def _draw_band(parent: Element, ctx: Ctx, element: Element, box: Box) -> None:
+def _draw_band(parent: Element, ctx: Ctx, element: Element, shape: Element, box: Box) -> None:
+    """A pool or lane with its name in a header strip: on the left, or on top when vertical."""
     kind = local(element)
     element_id = element.get("id")
     group = svg.add(parent, "g", {"id": f"{kind}-{element_id}", "class": f"bpmn-band bpmn-{kind}"})
@@ -127,14 +135,22 @@ def _draw_band(parent: Element, ctx: Ctx, element: Element, box: Box) -> None:
     svg.add(group, "title", {}, name or element_id)
     fill = "#fbfcfd" if kind == "participant" else "none"
     svg.add(group, "rect", svg.rect(box, fill, "#8a96a8", 1.5 if kind == "participant" else 1.0))
-    band = Box(box.x, box.y, min(BAND_WIDTH, box.w), box.h)
+    horizontal = shape.get("isHorizontal") != "false"
+    if horizontal:
+        band = Box(box.x, box.y, min(BAND_WIDTH, box.w), box.h)
+    else:
+        band = Box(box.x, box.y, box.w, min(BAND_WIDTH, box.h))
     svg.add(
         group,
         "rect",
         svg.rect(band, "#eef2f7" if kind == "participant" else "#f4f6f9", "#8a96a8", 1.0),
     )
-    if name:
+    if name and horizontal:
         _vertical_label(group, name, band)
+    elif name:
+        lines = wrap_text(name, band.w - 12, 12.0, 1)
+        attrs = {"fill": DEFAULT_PALETTE.text, "font-weight": 600}
+        svg.text_lines(group, lines, band.cx, band.cy - 7, 12.0, attrs)
     ctx.extent.add(box.x, box.y, box.w, box.h)
 
 
@@ -150,10 +166,9 @@ def _vertical_label(parent: Element, name: str, band: Box) -> None:
         top = band.cy - svg.block_height(len(chars), size) / 2
         svg.text_lines(parent, chars, band.cx, top, size, {"fill": colour, "font-weight": 600})
         return
-    lines = wrap_text(name, band.h - 12, 12.0, 1)
-    text = svg.text_lines(
-        parent, lines, band.cx, band.cy - 7, 12.0, {"fill": colour, "font-weight": 600}
-    )
+    lines = wrap_text(name, band.h - 12, 12.0, 2 if band.w >= 2 * 12.0 * LINE_HEIGHT else 1)
+    top = band.cy - svg.block_height(len(lines), 12.0) / 2
+    text = svg.text_lines(parent, lines, band.cx, top, 12.0, {"fill": colour, "font-weight": 600})
     text.set("transform", f"rotate(-90 {svg.num(band.cx)} {svg.num(band.cy)})")
 
 
@@ -169,7 +184,11 @@ def _draw_activity(group: Element, ctx: Ctx, element: Element, shape: Element, b
     width = 3.5 if kind == "callActivity" else 1.6
     if ctx.marks.get(element.get("id")) == "active":
         width = max(width, 2.5)
-    svg.add(group, "rect", svg.rect(box, palette.fill, palette.stroke, width, 8.0))
+    frame = svg.rect(box, palette.fill, palette.stroke, width, 8.0)
+    if element.get("triggeredByEvent") == "true":
+        frame["stroke-dasharray"] = "2 3"
+        group.set("class", group.get("class") + " bpmn-event-subprocess")
+    svg.add(group, "rect", frame)
     if kind == "transaction":
         inner = Box(box.x + 3, box.y + 3, box.w - 6, box.h - 6)
         svg.add(group, "rect", svg.rect(inner, "none", palette.stroke, 1.2, 6.0))
@@ -177,7 +196,7 @@ def _draw_activity(group: Element, ctx: Ctx, element: Element, shape: Element, b
     if icon is not None:
         icon(group, box.x + 7, box.y + 7, palette)
     name = display_name(element)
-    collapsed = kind in CONTAINERS and not expanded
+    collapsed = not expanded and (kind in CONTAINERS or _calls_process(ctx, element))
     markers = _activity_markers(group, element, box, palette, collapsed=collapsed)
     if expanded:
         lines = wrap_text(name, box.w - 16, TASK_FONT, 2)
@@ -189,16 +208,38 @@ def _draw_activity(group: Element, ctx: Ctx, element: Element, shape: Element, b
     _activity_name(group, name, area, box.cy, palette)
 
 
+def _calls_process(ctx: Ctx, element: Element) -> bool:
+    """A call activity whose called element is a process (not a global task) shows a +."""
+    called = ctx.elements.get(element.get("calledElement") or "")
+    return local(element) == "callActivity" and called is not None and local(called) == "process"
+
+
 def _activity_name(group: Element, name: str, area: Box, centre: float, palette: Palette) -> None:
     """Centre the wrapped name on the shape, kept inside `area` (clear of icon and markers)."""
     if not name:
         return
-    line = TASK_FONT * LINE_HEIGHT
-    max_lines = max(int((area.h + TASK_FONT * (LINE_HEIGHT - 1.2)) // line), 1)
-    lines = wrap_text(name, area.w, TASK_FONT, max_lines)
-    height = svg.block_height(len(lines), TASK_FONT)
+    size, lines = fitted_lines(name, area)
+    height = svg.block_height(len(lines), size)
     top = max(area.y, min(centre - height / 2, area.y + area.h - height))
-    svg.text_lines(group, lines, area.cx, top, TASK_FONT, {"fill": palette.text})
+    svg.text_lines(group, lines, area.cx, top, size, {"fill": palette.text})
+
+
+def fitted_lines(name: str, area: Box) -> tuple[float, list[str]]:
+    """The largest font (down to 9) at which the whole name fits in `area`, and its lines.
+
+    A font at which a Latin word would have to break inside the word counts as not fitting.
+    Only when even the smallest font cannot hold it is the last line cut with an ellipsis.
+    """
+    size = TASK_FONT
+    while True:
+        line = size * LINE_HEIGHT
+        max_lines = max(int((area.h + size * (LINE_HEIGHT - 1.2)) // line), 1)
+        lines = wrap_text(name, area.w, size, max_lines)
+        whole = wrap_text(name, area.w, size, max_lines + 1)
+        words_fit = all(text_width(word, size) <= area.w for word in latin_words(name))
+        if (len(whole) <= max_lines and words_fit) or size <= MIN_TASK_FONT:
+            return size, lines
+        size -= 1.0
 
 
 def _activity_markers(
@@ -293,7 +334,9 @@ def _draw_gateway(group: Element, ctx: Ctx, element: Element, shape: Element, bo
         [(cx - arm, cy - arm), (cx + arm, cy + arm)], [(cx + arm, cy - arm), (cx - arm, cy + arm)]
     )
     if kind == "exclusiveGateway":
-        svg.add(group, "path", {"d": cross, **line})
+        # BPMN DI isMarkerVisible="false": the modeler chose the plain diamond.
+        if shape.get("isMarkerVisible") != "false":
+            svg.add(group, "path", {"d": cross, **line})
     elif kind == "parallelGateway":
         svg.add(group, "path", {"d": plus, **line})
     elif kind == "complexGateway":
@@ -305,28 +348,15 @@ def _draw_gateway(group: Element, ctx: Ctx, element: Element, shape: Element, bo
     _outside_label(group, ctx, element, shape, box, DEFAULT_PALETTE.text)
 
 
-# ---------------------------------------------------------------- annotations
-
-
-def _draw_annotation(group: Element, ctx: Ctx, element: Element, shape: Element, box: Box) -> None:
-    d = (
-        f"M{svg.num(box.x + 10)} {svg.num(box.y)}"
-        f"H{svg.num(box.x)}V{svg.num(box.y + box.h)}H{svg.num(box.x + 10)}"
-    )
-    svg.add(group, "path", {"d": d, "fill": "none", "stroke": "#8a96a8", "stroke-width": 1.3})
-    text_el = element.find(bpmn("text"))
-    text = (text_el.text or "").strip() if text_el is not None else ""
-    if not text:
-        return
-    max_lines = max(int(box.h // (LABEL_FONT * LINE_HEIGHT)), 1)
-    lines = wrap_text(text, box.w - 10, LABEL_FONT, max_lines)
-    attrs = {"fill": "#4a5668", "text-anchor": "start"}
-    svg.text_lines(group, lines, box.x + 6, box.y + 4, LABEL_FONT, attrs)
-
-
 NODE_DRAWERS: Mapping[str, Callable[[Element, Ctx, Element, Element, Box], None]] = {
     "activity": _draw_activity,
     "event": _draw_event,
     "gateway": _draw_gateway,
-    "textAnnotation": _draw_annotation,
+    "textAnnotation": draw_annotation,
+    "dataObjectReference": draw_data_object,
+    "dataObject": draw_data_object,
+    "dataInput": draw_data_object,
+    "dataOutput": draw_data_object,
+    "dataStoreReference": draw_data_store,
+    "group": draw_group,
 }

@@ -21,6 +21,10 @@ SVG_NS = "http://www.w3.org/2000/svg"
 TASK_FONT = 12.0
 LABEL_FONT = 11.0
 LINE_HEIGHT = 1.3
+# Labels outside their shape (events, gateways, data): long names wrap, up to this many lines.
+OUTSIDE_LABEL_LINES = 5
+# Modelers size label bounds to their own font; ours may be wider, so never wrap narrower.
+MIN_LABEL_WIDTH = 90.0
 
 # A white outline behind label text keeps it readable where it crosses a flow.
 HALO = {

@@ -54,6 +54,13 @@ def wrap_text(text: str, width: float, size: float, max_lines: int) -> list[str]
     return kept
 
 
+def latin_words(text: str) -> list[str]:
+    """The runs of `text` that wrapping keeps whole (no East Asian wide characters, no spaces)."""
+    return [
+        token for token in _TOKEN.findall(text) if not token.isspace() and not WIDE.match(token)
+    ]
+
+
 def _wrap_paragraph(text: str, width: float, size: float) -> list[str]:
     lines: list[str] = []
     current = ""

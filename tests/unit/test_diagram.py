@@ -317,7 +317,7 @@ def test_diagram_with_only_unsupported_shapes_raises_value_error() -> None:
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
     xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" id="d" targetNamespace="x">
-  <bpmn:process id="p"><bpmn:dataStoreReference id="store" /></bpmn:process>
+  <bpmn:process id="p"><bpmn:ioSpecification id="store" /></bpmn:process>
   <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="p">
     <bpmndi:BPMNShape id="store_di" bpmnElement="store">
       <dc:Bounds x="0" y="0" width="50" height="50" />
@@ -325,5 +325,5 @@ def test_diagram_with_only_unsupported_shapes_raises_value_error() -> None:
   </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
 </bpmn:definitions>"""
 
-    with pytest.raises(ValueError, match="no shapes for process 'p'"):
+    with pytest.raises(ValueError, match="diagram 'p' has no shapes"):
         render_svg(xml, "p")
