@@ -11,10 +11,12 @@ from engine import migrate
 from engine.cases import instances
 from engine.cli_support import cli_settings
 from engine.cli_support import session_scope
+from engine.commands import scheduler_health as health
 from engine.errors import EngineError
 from engine.errors import WorkflowDefinitionError
 from engine.execution import catalog
 from engine.execution import processes
+from engine.monitoring import lease
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +44,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     retry.set_defaults(handler=instance_retry)
 
     scheduler = sub.add_parser("scheduler", help="run the scheduler process (leader-elected)")
+    scheduler.add_argument(
+        "--health",
+        action="store_true",
+        help="say who leads and when each job last ran (exit 1 without a leader or when late)",
+    )
     scheduler.set_defaults(handler=run_scheduler)
 
     bench = sub.add_parser("bench", help="benchmark engine steps with real commits")
@@ -110,10 +117,18 @@ def instance_retry(args: argparse.Namespace) -> int:
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
+    if args.health:
+        return scheduler_health()
     from engine.monitoring import scheduler
 
-    scheduler.run_forever(cli_settings())
-    return 0
+    return scheduler.run_forever(cli_settings())
+
+
+def scheduler_health() -> int:
+    with session_scope() as session:
+        lines, healthy = health.report(session, now=lease.database_now(session))
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    return 0 if healthy else 1
 
 
 def run_bench(args: argparse.Namespace) -> int:
