@@ -7,6 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
+
 from engine import migrate
 from engine.cases import instances
 from engine.cli_support import cli_settings
@@ -125,8 +128,13 @@ def run_scheduler(args: argparse.Namespace) -> int:
 
 
 def scheduler_health() -> int:
-    with session_scope() as session:
-        lines, healthy = health.report(session, now=lease.database_now(session))
+    try:
+        with session_scope() as session:
+            lines, healthy = health.report(session, now=lease.database_now(session))
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
+        sys.stderr.write(f"cannot read the scheduler state: {reason} (run `xietong db upgrade`?)\n")
+        return 1
     sys.stdout.write("".join(f"{line}\n" for line in lines))
     return 0 if healthy else 1
 

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -161,7 +162,20 @@ def make_scheduler_engine(settings: Settings, candidate: Candidate) -> Engine:
     return engine
 
 
-def start_in_process(settings: Settings, engine: Engine) -> threading.Thread:
+@dataclass(frozen=True)
+class InProcessScheduler:
+    """The election running in a daemon thread of a server process."""
+
+    election: Election
+    thread: threading.Thread
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop leading or standing by, release the lease, and wait for the thread."""
+        self.election.stopping.set()
+        self.thread.join(timeout)
+
+
+def start_in_process(settings: Settings, engine: Engine) -> InProcessScheduler:
     """Run the election in a daemon thread of this process: it stands by or leads, forever."""
     factory = make_session_factory(engine)
     election = Election(factory, settings, give_up=False)
@@ -173,7 +187,7 @@ def start_in_process(settings: Settings, engine: Engine) -> threading.Thread:
     )
     thread.start()
     logger.info("in-process scheduler started")
-    return thread
+    return InProcessScheduler(election, thread)
 
 
 def run_forever(settings: Settings | None = None) -> int:

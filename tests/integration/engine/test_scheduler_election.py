@@ -7,6 +7,7 @@ loop commits from several threads; short intervals keep it quick.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
@@ -18,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine import model_registry
 from engine.db import make_engine
 from engine.db import make_session_factory
 from engine.monitoring import job_runs
@@ -200,3 +202,31 @@ def test_a_job_run_records_its_start_end_and_error(
     assert runs["ok_job"].last_success_at is not None
     assert (runs["bad_job"].succeeded, runs["bad_job"].error) == (False, "RuntimeError: boom")
     assert runs["bad_job"].last_success_at is None
+
+
+def test_in_process_scheduler_runs_the_timer_job_and_releases_the_lease_on_stop(
+    quick: Settings,
+) -> None:
+    settings = quick.with_overrides(timer_poll_seconds=1)
+    db = make_engine(settings)
+    model_registry.metadata().create_all(db)
+    factory = make_session_factory(db)
+
+    def timer_job_succeeded() -> bool:
+        with factory.begin() as session:
+            return not job_runs.timer_job_health(session, now=datetime.now(UTC)).late
+
+    running = scheduler.start_in_process(settings, db)
+    started = time.monotonic()
+    while not timer_job_succeeded() and time.monotonic() - started < WAIT_SECONDS:
+        time.sleep(0.05)
+    succeeded = timer_job_succeeded()
+    running.stop(WAIT_SECONDS)
+    with factory.begin() as session:
+        released = lease.find_lease(session)
+        now = datetime.now(UTC)
+    db.dispose()
+
+    assert succeeded
+    assert not running.thread.is_alive()
+    assert released is not None and released.expires_at <= now
