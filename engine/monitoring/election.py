@@ -20,6 +20,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -45,6 +47,21 @@ class LeaseCall(Protocol):
     ) -> bool: ...
 
 
+@contextmanager
+def autocommit_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose every statement commits on its own on PostgreSQL.
+
+    Used for the lease and job-run rows: a process stopped between a statement and its
+    COMMIT would otherwise keep the row locked and block the standby that takes over. SQLite
+    keeps ordinary transactions (its BEGIN IMMEDIATE hook would open one anyway).
+    """
+    with factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+        session.commit()
+
+
 @dataclass
 class Election:
     """One process's run for scheduler leadership; `stopping` ends `run` cleanly."""
@@ -65,7 +82,7 @@ class Election:
         """Whether this process still holds the lease; jobs check it before doing any work."""
         if self.clock() >= self._valid_until:
             return False
-        with self.factory.begin() as session:
+        with autocommit_session(self.factory) as session:
             return lease.holds(session, self.candidate, now=lease.database_now(session))
 
     def run(self, start_jobs: Callable[[], StopJobs]) -> int:
@@ -106,7 +123,7 @@ class Election:
 
     def _lease_call(self, call: LeaseCall) -> bool:
         started = self.clock()
-        with self.factory.begin() as session:
+        with autocommit_session(self.factory) as session:
             now = lease.database_now(session)
             ok = call(
                 session,
@@ -144,7 +161,7 @@ class Election:
     def _release(self) -> None:
         self._valid_until = 0.0
         try:
-            with self.factory.begin() as session:
+            with autocommit_session(self.factory) as session:
                 lease.release(session, self.candidate, now=lease.database_now(session))
         except SQLAlchemyError:
             logger.warning("could not release the scheduler lease; it expires by itself")

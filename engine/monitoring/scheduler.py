@@ -34,6 +34,7 @@ from engine.monitoring import job_runs
 from engine.monitoring import jobs
 from engine.monitoring.election import Election
 from engine.monitoring.election import StopJobs
+from engine.monitoring.election import autocommit_session
 from engine.monitoring.lease import Candidate
 from engine.settings import Settings
 from engine.settings import load_settings
@@ -46,8 +47,7 @@ APPLICATION_NAME = "xietong-scheduler"
 # hanging on a socket, and never wait long to connect.
 PG_CONNECT_ARGS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10}
 PG_CONNECT_ARGS |= {"keepalives_interval": 5, "keepalives_count": 3}
-IDLE_IN_TRANSACTION_SECONDS = 15
-LOCK_TIMEOUT_SECONDS = 10
+IDLE_IN_TRANSACTION_SECONDS = 60
 
 
 def _timers(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
@@ -70,7 +70,7 @@ def _begin_run(name: str, factory: sessionmaker[Session], election: Election) ->
         if not election.still_leads():
             logger.warning("job %s skipped: this process does not lead the scheduler", name)
             return False
-        with factory.begin() as session:
+        with autocommit_session(factory) as session:
             job_runs.record_start(
                 session,
                 job_id=name,
@@ -86,7 +86,7 @@ def _begin_run(name: str, factory: sessionmaker[Session], election: Election) ->
 
 def _end_run(name: str, factory: sessionmaker[Session], error: str | None) -> None:
     try:
-        with factory.begin() as session:
+        with autocommit_session(factory) as session:
             job_runs.record_finish(session, job_id=name, now=datetime.now(UTC), error=error)
     except Exception:
         logger.exception("job %s: could not record the end of its run", name)
@@ -142,11 +142,10 @@ def _jobs_starter(
 
 
 def _session_limits(dbapi_connection: Any, _record: Any) -> None:
-    # A stopped or hung scheduler must not keep row locks that block its successor: the server
-    # ends a transaction left idle this long, and a job gives up waiting for a lock.
+    # A stopped or hung scheduler must not keep the instance rows it locked for ever: the
+    # server ends a transaction left idle this long, and its locks go with it.
     cursor = dbapi_connection.cursor()
     cursor.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_SECONDS}s'")
-    cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
     cursor.close()
     dbapi_connection.commit()
 
