@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import make_url
 from sqlalchemy import select
 from sqlalchemy import text
 
@@ -35,6 +36,7 @@ from engine.models import AuditEvent
 from engine.monitoring import job_runs
 from engine.monitoring import lease
 from engine.monitoring.job_runs import JobRun
+from tests.integration.tcp_proxy import TcpProxy
 from tests.integration.test_flags import Env
 from tests.integration.test_flags import isolated_env
 from tests.integration.test_flags import postgres_url
@@ -88,17 +90,19 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
 
 
 @pytest.fixture
-def spawn(env: Env, tmp_path: Path) -> Iterator[Callable[[str], Scheduler]]:
-    """Start a named scheduler process; every one is continued and stopped afterwards."""
+def spawn(env: Env, tmp_path: Path) -> Iterator[Callable[..., Scheduler]]:
+    """Start a named scheduler process (optionally on another URL, with more environment);
+    every one is continued and stopped afterwards."""
     started: list[Scheduler] = []
 
-    def start(name: str) -> Scheduler:
+    def start(name: str, url: str | None = None, **more: str) -> Scheduler:
         log = tmp_path / f"{name}.log"
+        url = url or env.settings.database_url
         with log.open("w", encoding="utf-8") as handle:
             process = subprocess.Popen(
                 [sys.executable, "-m", "engine.monitoring.scheduler"],
                 cwd=REPO,
-                env={**os.environ, **QUICK, "XIETONG_DATABASE_URL": env.settings.database_url},
+                env={**os.environ, **QUICK, **more, "XIETONG_DATABASE_URL": url},
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -187,7 +191,7 @@ def standing_by(scheduler: Scheduler) -> None:
 
 
 def test_a_standby_takes_over_when_the_leader_exits(
-    env: Env, spawn: Callable[[str], Scheduler]
+    env: Env, spawn: Callable[..., Scheduler]
 ) -> None:
     first = spawn("first")
     leading(env, first)
@@ -203,7 +207,7 @@ def test_a_standby_takes_over_when_the_leader_exits(
 
 
 def test_timers_fire_again_after_the_leaders_backends_are_terminated(
-    env: Env, clock: Clock, spawn: Callable[[str], Scheduler]
+    env: Env, clock: Clock, spawn: Callable[..., Scheduler]
 ) -> None:
     first = spawn("first")
     leading(env, first)
@@ -231,7 +235,7 @@ def test_timers_fire_again_after_the_leaders_backends_are_terminated(
 
 
 def test_a_stopped_leader_is_replaced_and_does_not_fire_when_continued(
-    env: Env, clock: Clock, spawn: Callable[[str], Scheduler]
+    env: Env, clock: Clock, spawn: Callable[..., Scheduler]
 ) -> None:
     first = spawn("first")
     leading(env, first)
@@ -266,7 +270,7 @@ def test_a_stopped_leader_is_replaced_and_does_not_fire_when_continued(
 
 
 def test_no_scheduler_connection_stays_idle_in_transaction(
-    env: Env, clock: Clock, spawn: Callable[[str], Scheduler]
+    env: Env, clock: Clock, spawn: Callable[..., Scheduler]
 ) -> None:
     first = spawn("first")
     leading(env, first)
@@ -293,3 +297,29 @@ def test_no_scheduler_connection_stays_idle_in_transaction(
 
     assert seen  # the filter finds the schedulers' backends
     assert stuck == []
+
+
+def test_a_leader_cut_off_from_the_database_exits_1_and_the_standby_takes_over(
+    env: Env, clock: Clock, spawn: Callable[..., Scheduler]
+) -> None:
+    direct = make_url(env.settings.database_url)
+    with TcpProxy((direct.host or "127.0.0.1", direct.port or 5432)) as proxy:
+        proxied = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+        first = spawn("first", proxied, XIETONG_SCHEDULER_GIVE_UP_SECONDS="3")
+        leading(env, first)
+        second = spawn("second")
+        standing_by(second)
+        before = due_timers(env, clock, "BC")
+        wait_until("timers fired through the proxy", all_fired(env, before), first, second)
+
+        proxy.cut()
+        code = first.process.wait(timeout=WAIT_SECONDS)
+        after = due_timers(env, clock, "AC")
+        leading(env, second, first)
+        wait_until("the standby fired the later timers", all_fired(env, after), first, second)
+        one_more_timer_run(env, first, second)
+
+    output = first.output()
+    assert code == 1
+    assert output.index("lost the database while leading") < output.index("gives up")
+    assert firings(env) == Counter(before + after)
