@@ -123,8 +123,13 @@ def run_scheduler(args: argparse.Namespace) -> int:
     if args.health:
         return scheduler_health()
     from engine.monitoring import scheduler
+    from engine.monitoring.election import SchedulerSettingsError
 
-    return scheduler.run_forever(cli_settings())
+    try:
+        return scheduler.run_forever(cli_settings())
+    except SchedulerSettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
 
 
 def scheduler_health() -> int:

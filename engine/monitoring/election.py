@@ -41,6 +41,10 @@ GAVE_UP = 1
 StopJobs = Callable[[], None]
 
 
+class SchedulerSettingsError(ValueError):
+    """The lease, heartbeat and poll settings cannot work together."""
+
+
 class LeaseCall(Protocol):
     def __call__(
         self, session: Session, candidate: Candidate, *, now: datetime, lease_seconds: float
@@ -76,7 +80,10 @@ class Election:
 
     def __post_init__(self) -> None:
         if self.settings.scheduler_heartbeat_seconds * 2 > self.settings.scheduler_lease_seconds:
-            raise ValueError("scheduler_heartbeat_seconds must be at most half the lease")
+            raise SchedulerSettingsError(
+                "XIETONG_SCHEDULER_HEARTBEAT_SECONDS must be at most half of "
+                "XIETONG_SCHEDULER_LEASE_SECONDS"
+            )
 
     def still_leads(self) -> bool:
         """Whether this process still holds the lease; jobs check it before doing any work."""

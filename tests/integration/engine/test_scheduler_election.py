@@ -27,6 +27,7 @@ from engine.monitoring import lease
 from engine.monitoring import scheduler
 from engine.monitoring.election import GAVE_UP
 from engine.monitoring.election import Election
+from engine.monitoring.election import SchedulerSettingsError
 from engine.monitoring.election import StopJobs
 from engine.monitoring.job_runs import JobRun
 from engine.monitoring.lease import SchedulerLease
@@ -90,7 +91,7 @@ def run_in_thread(election: Election, jobs: Jobs) -> tuple[threading.Thread, lis
 def test_heartbeat_longer_than_half_the_lease_is_refused(
     quick: Settings, factory: sessionmaker[Session]
 ) -> None:
-    with pytest.raises(ValueError, match="half the lease"):
+    with pytest.raises(SchedulerSettingsError, match="at most half"):
         Election(factory, quick.with_overrides(scheduler_heartbeat_seconds=0.6))
 
 
