@@ -13,6 +13,8 @@ MODEL_MODULES = (
     "engine.deadlines.calendar",
     "engine.planning.models",
     "engine.monitoring.flags",
+    "engine.monitoring.lease",
+    "engine.monitoring.job_runs",
 )
 
 

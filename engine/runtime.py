@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from engine.monitoring.scheduler import InProcessScheduler
 from engine.monitoring.scheduler import start_in_process
 from engine.settings import Settings
 
 
-def start_background_jobs(settings: Settings, engine: Engine) -> bool:
-    """Run the scheduler inside this process if it can lead; False when another process leads."""
-    return start_in_process(settings, engine) is not None
+def start_background_jobs(settings: Settings, engine: Engine) -> InProcessScheduler:
+    """Run the scheduler election in a daemon thread: it leads, or stands by for the leader."""
+    return start_in_process(settings, engine)

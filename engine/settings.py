@@ -29,6 +29,13 @@ class Settings:
     smtp_port: int = 25
     smtp_sender: str = "xietong@localhost"
     run_scheduler_in_process: bool = True
+    # Scheduler leadership (engine.monitoring.lease): a standby takes over a leader that has not
+    # renewed its lease for lease seconds; the heartbeat must be at most half of the lease.
+    scheduler_lease_seconds: float = 20.0
+    scheduler_heartbeat_seconds: float = 5.0
+    scheduler_standby_poll_seconds: float = 5.0
+    # `xietong scheduler` exits with status 1 when the database stays unreachable this long.
+    scheduler_give_up_seconds: float = 300.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -61,4 +68,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_port=int(env.get("XIETONG_SMTP_PORT", base.smtp_port)),
         smtp_sender=env.get("XIETONG_SMTP_SENDER", base.smtp_sender),
         run_scheduler_in_process=_env_bool(env.get("XIETONG_IN_PROCESS_SCHEDULER"), True),
+        scheduler_lease_seconds=float(
+            env.get("XIETONG_SCHEDULER_LEASE_SECONDS", base.scheduler_lease_seconds)
+        ),
+        scheduler_heartbeat_seconds=float(
+            env.get("XIETONG_SCHEDULER_HEARTBEAT_SECONDS", base.scheduler_heartbeat_seconds)
+        ),
+        scheduler_standby_poll_seconds=float(
+            env.get("XIETONG_SCHEDULER_STANDBY_POLL_SECONDS", base.scheduler_standby_poll_seconds)
+        ),
+        scheduler_give_up_seconds=float(
+            env.get("XIETONG_SCHEDULER_GIVE_UP_SECONDS", base.scheduler_give_up_seconds)
+        ),
     )

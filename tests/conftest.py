@@ -43,6 +43,8 @@ MODEL_MODULES = (
     "engine.planning.models",
     "engine.monitoring.flags",
     "engine.monitoring.notifications",
+    "engine.monitoring.lease",
+    "engine.monitoring.job_runs",
 )
 SCRIPT_BUDGET_SECONDS = 0.5
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

@@ -26,6 +26,7 @@ from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
+from engine.monitoring import job_runs
 from engine.monitoring.models import Flag
 from engine.monitoring.models import FlagKind
 from engine.people import access
@@ -180,4 +181,5 @@ def index() -> str:
         process_titles={d.process_id: d.manifest.get("title") or d.name for d in definitions},
         statuses=list(InstanceStatus),
         flags=_open_flags(session, [i.id for i in listed]),
+        timer_health=job_runs.timer_job_health(session, now=now),
     )

@@ -7,14 +7,19 @@ import json
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
+
 from engine import migrate
 from engine.cases import instances
 from engine.cli_support import cli_settings
 from engine.cli_support import session_scope
+from engine.commands import scheduler_health as health
 from engine.errors import EngineError
 from engine.errors import WorkflowDefinitionError
 from engine.execution import catalog
 from engine.execution import processes
+from engine.monitoring import lease
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +47,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     retry.set_defaults(handler=instance_retry)
 
     scheduler = sub.add_parser("scheduler", help="run the scheduler process (leader-elected)")
+    scheduler.add_argument(
+        "--health",
+        action="store_true",
+        help="say who leads and when each job last ran (exit 1 without a leader or when late)",
+    )
     scheduler.set_defaults(handler=run_scheduler)
 
     bench = sub.add_parser("bench", help="benchmark engine steps with real commits")
@@ -110,10 +120,28 @@ def instance_retry(args: argparse.Namespace) -> int:
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
+    if args.health:
+        return scheduler_health()
     from engine.monitoring import scheduler
+    from engine.monitoring.election import SchedulerSettingsError
 
-    scheduler.run_forever(cli_settings())
-    return 0
+    try:
+        return scheduler.run_forever(cli_settings())
+    except SchedulerSettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+
+
+def scheduler_health() -> int:
+    try:
+        with session_scope() as session:
+            lines, healthy = health.report(session, now=lease.database_now(session))
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
+        sys.stderr.write(f"cannot read the scheduler state: {reason} (run `xietong db upgrade`?)\n")
+        return 1
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    return 0 if healthy else 1
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -1,10 +1,9 @@
-"""Two real scheduler processes on one PostgreSQL database.
+"""Two real job-running processes on one PostgreSQL database duplicate nothing.
 
-1. Leader election: of two processes calling engine.monitoring.scheduler.try_become_leader,
-   exactly one leads; when it exits, a newcomer takes over.
-2. Even when both run every job at once (bypassing the election, as after a split brain), a
-   timer fires once, and flags and notifications are never duplicated; a broken instance goes
-   to `error` without stopping the job for the others.
+Even when both run every job at once (bypassing the election, as after a split brain), a
+timer fires once, and flags and notifications are never duplicated; a broken instance goes
+to `error` without stopping the job for the others. Leader election itself, with real
+scheduler processes, is tests/integration/test_scheduler_failover.py.
 
 The children are `python -c` processes driven round by round over stdin/stdout, so both run
 the same round with the same `now` at the same time; nothing sleeps.
@@ -19,7 +18,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
-from random import SystemRandom
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -61,23 +59,6 @@ ROUNDS = [FIRST_ROUND, FIRST_ROUND, SECOND_ROUND, SECOND_ROUND]
 CASES = 4
 TIMERS = 4
 BROKEN = 3
-
-LEADER_CHILD = """
-import sys
-from engine.monitoring import scheduler
-from engine.db import make_engine
-from engine.settings import Settings
-
-url, key = sys.argv[1], int(sys.argv[2])
-scheduler.ADVISORY_LOCK_KEY = key  # a key of this test only: other test runs may lead meanwhile
-settings = Settings(database_url=url, run_scheduler_in_process=False)
-lock = scheduler.try_become_leader(make_engine(settings), settings)
-sys.stdout.write("leader\\n" if lock else "standby\\n")
-sys.stdout.flush()
-sys.stdin.read()
-if lock:
-    lock.release()
-"""
 
 JOBS_CHILD = """
 import json
@@ -133,22 +114,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.setattr(definitions, "_DEFINITIONS", {})  # definition ids restart per database
     with isolated_env(tmp_path) as created:
         yield created
-
-
-def test_only_one_process_leads_and_a_newcomer_takes_over(env: Env) -> None:
-    key = SystemRandom().randrange(1, 2**31)
-    first = spawn(LEADER_CHILD, env.settings.database_url, str(key))
-    second = spawn(LEADER_CHILD, env.settings.database_url, str(key))
-    roles = {read_line(first): first, read_line(second): second}
-    if sorted(roles) != ["leader", "standby"]:
-        stop(first, second)
-    assert sorted(roles) == ["leader", "standby"]
-
-    stop(roles["leader"])
-    newcomer = spawn(LEADER_CHILD, env.settings.database_url, str(key))
-    took_over = read_line(newcomer)
-    stop(newcomer, roles["standby"])
-    assert took_over == "leader"
 
 
 def run_rounds(url: str, rounds: list[datetime]) -> list[str]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
@@ -19,6 +20,8 @@ from engine.demo.accounts import DEMO_PASSWORD
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
+from engine.monitoring import job_runs
+from engine.monitoring.job_runs import JobRun
 from engine.monitoring.models import Flag
 from engine.monitoring.models import FlagKind
 from tests.integration.web.web_demo import PROCESS_ID
@@ -153,3 +156,40 @@ def test_unknown_filter_values_are_ignored(login: Login, cases: dict[str, int]) 
     response = login("sfj_coordinator").get("/supervision/?status=bogus&overdue=yes")
     assert response.status_code == 200
     assert set(cases.values()) <= _listed(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    ("last_success_ago", "warned", "shown_time"),
+    [
+        (None, True, "从未成功运行"),
+        (timedelta(minutes=6), True, "上次成功运行于"),
+        (timedelta(seconds=30), False, None),
+    ],
+)
+def test_a_timer_job_idle_for_five_minutes_is_warned_about(
+    login: Login,
+    session_factory: sessionmaker[Session],
+    last_success_ago: timedelta | None,
+    warned: bool,
+    shown_time: str | None,
+) -> None:
+    now = datetime.now(UTC)
+    with session_factory.begin() as session:
+        session.execute(delete(JobRun))
+        if last_success_ago is not None:
+            job_runs.record_start(
+                session, job_id=job_runs.TIMER_JOB_ID, host="sched", pid=7, now=now
+            )
+            job_runs.record_finish(session, job_id=job_runs.TIMER_JOB_ID, now=now, error=None)
+            session.flush()
+            session.get_one(JobRun, job_runs.TIMER_JOB_ID).last_success_at = now - last_success_ago
+    try:
+        page = login("sfj_coordinator").get("/supervision/").get_data(as_text=True)
+    finally:
+        with session_factory.begin() as session:
+            session.execute(delete(JobRun))
+
+    assert ('id="timer-job-late"' in page) is warned
+    if shown_time is not None:
+        warning = page[page.index('id="timer-job-late"') :].split("</p>")[0]
+        assert "定时任务已超过 5 分钟没有成功运行" in warning and shown_time in warning
