@@ -100,20 +100,35 @@ def lint(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
 
 
 def _shared_id_problems(bundle: ProcessBundle) -> list[Problem]:
-    """BPMN ids used in two files of one bundle: lanes and properties are looked up by id."""
+    """BPMN ids used in two files of one bundle: lanes and properties are looked up by id.
+
+    An uploaded (non-strict) bundle may repeat ids that nothing is looked up by (modelers
+    name every first start event StartEvent_1); user tasks, lanes and elements carrying
+    properties must still be unique, since routing and deadlines read them by id.
+    """
     first_seen: dict[str, str] = {}
     problems: list[Problem] = []
     for file_name, text in bundle.files.items():
+        if file_name.lower().endswith(".dmn"):
+            continue
         root = etree.fromstring(text.encode("utf-8"), SAFE_XML)
         for node in root.iter(f"{{{BPMN_NS}}}*"):
             node_id = node.get("id")
             if not node_id or etree.QName(node).localname == "definitions":
+                continue
+            if not bundle.strict and not _looked_up_by_id(node):
                 continue
             owner = first_seen.setdefault(node_id, file_name)
             if owner != file_name:
                 message = f"id is also used in {owner}"
                 problems.append(Problem(file_name, node.sourceline, node_id, message))
     return problems
+
+
+def _looked_up_by_id(node: Any) -> bool:
+    kind = etree.QName(node).localname
+    has_properties = node.find(f"{{{BPMN_NS}}}extensionElements") is not None
+    return kind in {"userTask", "lane"} or has_properties
 
 
 def _user_tasks(parsed: ParsedDefinition) -> dict[str, str]:
