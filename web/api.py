@@ -265,11 +265,13 @@ def deploy_process() -> ResponseReturnValue:
         {"process_id": d.process_id, "version": d.version, "created": created}
         for d, created in results
     ]
+    warnings = [_problem_json(p) for d, _created in results for p in processes.warnings_of(d)]
     first = deployed[0]
     return {
         "process_id": first["process_id"],
         "version": first["version"],
         "deployed": deployed,
+        "warnings": warnings,
     }, 201
 
 

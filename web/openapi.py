@@ -76,7 +76,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Deployed": {
         "type": "object",
-        "required": ["process_id", "version", "deployed"],
+        "required": ["process_id", "version", "deployed", "warnings"],
         "properties": {
             "process_id": {"type": "string", "description": "第一个部署的流程"},
             "version": {"type": "integer"},
@@ -92,6 +92,11 @@ SCHEMAS: dict[str, Any] = {
                         "created": {"type": "boolean"},
                     },
                 },
+            },
+            "warnings": {
+                "type": "array",
+                "description": "检查发现、但不妨碍部署的问题（文件、行、元素、说明）",
+                "items": {"type": "object"},
             },
         },
     },

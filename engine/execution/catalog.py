@@ -33,6 +33,7 @@ from engine.execution.bundles import ParsedDefinition
 from engine.execution.bundles import ProcessBundle
 from engine.execution.bundles import first_file
 from engine.execution.checks import lint
+from engine.execution.structure import structure_problems
 from engine.execution.uploads import MODEL_SUFFIXES
 from engine.models import ProcessDefinition
 
@@ -78,6 +79,10 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
     if not bundle.files:
         missing = Problem(f"{bundle.process_id}.bpmn", None, None, "no .bpmn file in the bundle")
         raise WorkflowDefinitionError([missing])
+    found = structure_problems(bundle)
+    errors = [p for p in found if not p.warning]
+    if errors:
+        raise WorkflowDefinitionError(errors)
     parser = SpiffBpmnParser(validator=SPIFF_XSD)
     current = first_file(bundle)
     try:
@@ -95,7 +100,8 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
     except SpiffValidationError as exc:
         raise WorkflowDefinitionError([_spiff_problem(exc, bundle)]) from exc
     elements = _element_infos(bundle)
-    parsed = ParsedDefinition(spec, subprocess_specs, elements)
+    warnings = tuple(p for p in found if p.warning)
+    parsed = ParsedDefinition(spec, subprocess_specs, elements, warnings)
     problems = lint(parsed, bundle)
     if problems:
         raise WorkflowDefinitionError(problems)
@@ -234,6 +240,8 @@ def deploy(
 def check_paths(paths: list[Path]) -> list[Problem]:
     """Validate process folders, folders of loose model files, or single files; every problem.
 
+    Warnings (`Problem.warning`) are listed too; only the other problems refuse a model.
+
     A folder with a process.json is a Xietong process folder (conventions enforced); any
     other folder, and a single file, is checked as an upload: every executable process in it.
     """
@@ -246,7 +254,7 @@ def check_paths(paths: list[Path]) -> list[Problem]:
             continue
         for bundle in bundles:
             try:
-                parse_bundle(bundle)
+                problems.extend(_located(path, p) for p in parse_bundle(bundle).warnings)
             except WorkflowDefinitionError as exc:
                 problems.extend(_located(path, p) for p in exc.problems)
     return list(dict.fromkeys(problems))
@@ -260,9 +268,8 @@ def _bundles_to_check(path: Path) -> list[ProcessBundle]:
 
 
 def _located(path: Path, problem: Problem) -> Problem:
-    if not path.is_dir():
-        return Problem(str(path), problem.line, problem.element, problem.message)
-    return Problem(str(path / problem.file), problem.line, problem.element, problem.message)
+    file = str(path / problem.file) if path.is_dir() else str(path)
+    return Problem(file, problem.line, problem.element, problem.message, problem.warning)
 
 
 def process_folders(root: Path) -> list[Path]:

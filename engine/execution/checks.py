@@ -44,9 +44,6 @@ def _code_items(spec: Any) -> Iterator[tuple[str, str, str, str]]:
 def _task_code(ts: Any) -> Iterator[tuple[str, str, str]]:
     if isinstance(ts, SpiffScriptTask) and ts.script:
         yield "script", ts.script, "exec"
-    for cond, _target in getattr(ts, "cond_task_specs", []):
-        if cond is not None:
-            yield "condition", cond.args[0], "eval"
     for attr in ("prescript", "postscript"):
         if getattr(ts, attr, None):
             yield attr, getattr(ts, attr), "exec"
@@ -67,7 +64,11 @@ def _event_code(event: Any) -> Iterator[tuple[str, str, str]]:
         yield kind, expression, "eval"
 
 
-def _check_code(source: str, mode: str) -> str | None:
+def check_code(source: str, mode: str) -> str | None:
+    """Why a piece of BPMN code is refused (the script gate, unregistered calls), or None.
+
+    Conditions are checked per sequence flow by engine.execution.structure.
+    """
     try:
         check_source(source, mode)
     except UnsafeScript as exc:
@@ -89,7 +90,7 @@ def lint(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
     for spec in _all_specs(parsed):
         file_name = Path(spec.file).name if getattr(spec, "file", None) else first_file(bundle)
         for bpmn_id, kind, source, mode in _code_items(spec):
-            message = _check_code(source, mode)
+            message = check_code(source, mode)
             if message:
                 line = parsed.elements[bpmn_id].line if bpmn_id in parsed.elements else None
                 problems.append(Problem(file_name, line, bpmn_id, f"{kind}: {message}"))

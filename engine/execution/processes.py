@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
+from engine.errors import Problem
 from engine.execution import catalog
 from engine.execution import uploads
 from engine.execution.uploads import UploadedFile
@@ -98,6 +99,11 @@ def deploy_files(
     for bundle in bundles:
         catalog.parse_bundle(bundle)
     return [catalog.deploy(session, bundle, actor=actor) for bundle in bundles]
+
+
+def warnings_of(definition: ProcessDefinition) -> list[Problem]:
+    """What the checks found in a deployed definition that did not refuse it."""
+    return list(catalog.get_parsed(definition).warnings)
 
 
 def deploy_folders(

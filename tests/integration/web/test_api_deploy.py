@@ -94,3 +94,18 @@ def test_a_multipart_request_without_files_is_refused_in_chinese(admin_post: Any
 
     assert response.status_code == 422
     assert "file" in response.get_json()["message"]
+
+
+def test_warnings_come_back_with_the_deployment(admin_post: Any) -> None:
+    model = BPMN_DATA / "exclusive_gateway_no_default.bpmn"
+
+    response = admin_post(
+        "/processes?filename=no_default.bpmn",
+        data=model.read_bytes(),
+        headers={"Content-Type": "application/xml"},
+    )
+
+    assert response.status_code == 201, response.get_json()
+    [warning] = response.get_json()["warnings"]
+    assert (warning["file"], warning["element"]) == ("no_default.bpmn", "Gateway_CheckValue")
+    assert "none is the default" in warning["message"]
