@@ -51,9 +51,12 @@ class Problem:
     line: int | None
     element: str | None
     message: str
+    # A warning is reported but does not refuse the deployment.
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line or 0}: {self.element or '-'}: {self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.file}:{self.line or 0}: {self.element or '-'}: {kind}{self.message}"
 
 
 class WorkflowDefinitionError(EngineError):

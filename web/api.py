@@ -7,6 +7,7 @@ exactly like one that does not exist. The OpenAPI document (web/openapi.py) desc
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from engine.errors import NotFound
 from engine.errors import Problem
 from engine.errors import WorkflowDefinitionError
 from engine.execution import processes
+from engine.execution.uploads import UploadedFile
 from engine.models import HumanTask
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
@@ -46,6 +48,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 XML_TYPES = frozenset({"application/xml", "text/xml", "application/bpmn+xml"})
+ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed"})
+PROCESS_ID = re.compile(rb"<(?:\w+:)?process\b[^>]*\bid=\"([A-Za-z_][\w.-]{0,100})\"")
 MAX_ID = 2**31 - 1  # ids are INTEGER primary keys: larger ones cannot exist
 
 
@@ -229,17 +233,25 @@ def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document())
 
 
-def _bpmn_body() -> tuple[bytes, str]:
+def _uploaded_models() -> list[UploadedFile]:
+    """The model files of a deployment request: an XML body, a zip body, or multipart files."""
+    if request.mimetype == "multipart/form-data":
+        files = request.files.getlist("file") + request.files.getlist("files")
+        if not files:
+            raise ApiError(422, "invalid_data", "请在 file 字段上传 .bpmn、.dmn 或 .zip 文件。")
+        return [UploadedFile(f.filename or "?", f.read()) for f in files]
+    if request.mimetype in ZIP_TYPES:
+        return [UploadedFile(request.args.get("filename") or "models.zip", request.get_data())]
     if request.mimetype not in XML_TYPES:
         raise ApiError(415, "unsupported_media_type", HTTP_MESSAGES[415])
     xml = request.get_data()
-    filename = request.args.get("filename") or "upload.bpmn"
-    try:
-        xml.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problem = Problem(filename, None, None, "the file is not UTF-8")
-        raise WorkflowDefinitionError([problem]) from exc
-    return xml, filename
+    return [UploadedFile(request.args.get("filename") or _name_from_xml(xml), xml)]
+
+
+def _name_from_xml(xml: bytes) -> str:
+    """A raw XML body without ?filename= is named after its first process id."""
+    match = PROCESS_ID.search(xml[:20000])
+    return f"{match.group(1).decode('ascii', 'replace')}.bpmn" if match else "model.bpmn"
 
 
 @bp.post("/processes")
@@ -247,10 +259,20 @@ def deploy_process() -> ResponseReturnValue:
     session, user = get_session(), _user()
     if user.role != Role.ADMIN:
         raise ApiError(403, "not_allowed", HTTP_MESSAGES[403])
-    xml, filename = _bpmn_body()
-    definition = processes.deploy_upload(session, xml=xml, filename=filename, actor=user.username)
+    results = processes.deploy_files(session, _uploaded_models(), actor=user.username)
     session.commit()
-    return {"process_id": definition.process_id, "version": definition.version}, 201
+    deployed = [
+        {"process_id": d.process_id, "version": d.version, "created": created}
+        for d, created in results
+    ]
+    warnings = [_problem_json(p) for d, _created in results for p in processes.warnings_of(d)]
+    first = deployed[0]
+    return {
+        "process_id": first["process_id"],
+        "version": first["version"],
+        "deployed": deployed,
+        "warnings": warnings,
+    }, 201
 
 
 @bp.get("/processes")

@@ -76,8 +76,29 @@ SCHEMAS: dict[str, Any] = {
     },
     "Deployed": {
         "type": "object",
-        "required": ["process_id", "version"],
-        "properties": {"process_id": {"type": "string"}, "version": {"type": "integer"}},
+        "required": ["process_id", "version", "deployed", "warnings"],
+        "properties": {
+            "process_id": {"type": "string", "description": "第一个部署的流程"},
+            "version": {"type": "integer"},
+            "deployed": {
+                "type": "array",
+                "description": "本次部署的每个可执行流程（未改动的为原版本，created 为 false）",
+                "items": {
+                    "type": "object",
+                    "required": ["process_id", "version", "created"],
+                    "properties": {
+                        "process_id": {"type": "string"},
+                        "version": {"type": "integer"},
+                        "created": {"type": "boolean"},
+                    },
+                },
+            },
+            "warnings": {
+                "type": "array",
+                "description": "检查发现、但不妨碍部署的问题（文件、行、元素、说明）",
+                "items": {"type": "object"},
+            },
+        },
     },
     "Process": {
         "type": "object",
@@ -176,19 +197,39 @@ PATHS: dict[str, Any] = {
         },
         "post": {
             "operationId": "deployProcess",
-            "summary": "部署一个 BPMN 文件（仅系统管理员）",
+            "summary": "部署流程模型（仅系统管理员）",
+            "description": (
+                "一个 BPMN 文件（XML 请求体），一个 zip 包，或以 multipart 上传的多个"
+                " .bpmn/.dmn 文件（字段 file），作为一次部署：其中每个可执行流程都部署，"
+                "调用活动和业务规则任务可跨文件引用。"
+            ),
             "parameters": [
                 {
                     "name": "filename",
                     "in": "query",
                     "required": False,
                     "schema": {"type": "string"},
-                    "description": "问题报告中使用的文件名",
+                    "description": "XML 或 zip 请求体的文件名，用于问题报告（缺省时用流程 id）",
                 }
             ],
             "requestBody": {
                 "required": True,
-                "content": {"application/xml": {"schema": {"type": "string"}}},
+                "content": {
+                    "application/xml": {"schema": {"type": "string"}},
+                    "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {
+                                "file": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                }
+                            },
+                        }
+                    },
+                },
             },
             "responses": {
                 "201": {"description": "已部署", "content": _json(_ref("Deployed"))},

@@ -31,6 +31,8 @@ from engine.db import make_session_factory
 from engine.execution import catalog
 from engine.execution import processes
 from engine.execution import store
+from engine.execution.uploads import UploadedFile
+from engine.execution.uploads import bundles_from_files
 from engine.models import HumanTask
 from engine.models import Organization
 from engine.models import OrgType
@@ -72,7 +74,8 @@ def _timed(func: Callable[[], Any], rounds: int) -> list[float]:
 
 def floor(rounds: int) -> Figures:
     """Raw SpiffWorkflow per-step cost for the same model, in memory."""
-    parsed = catalog.parse_bundle(catalog.bundle_from_upload(_model(), f"{PROCESS_ID}.bpmn"))
+    upload = UploadedFile(f"{PROCESS_ID}.bpmn", _model())
+    parsed = catalog.parse_bundle(bundles_from_files([upload])[0])
     from SpiffWorkflow import TaskState
     from SpiffWorkflow.bpmn import BpmnWorkflow
 
@@ -99,9 +102,8 @@ def _setup(factory: sessionmaker[Session]) -> int:
             session.add(Organization(code="BENCH", type=OrgType.AGENCY, name="基准机关"))
             session.flush()
             session.add(User(username="bench_officer", org_code="BENCH", role=Role.OFFICER))
-        definition = processes.deploy_upload(
-            session, xml=_model(), filename=f"{PROCESS_ID}.bpmn", actor="bench"
-        )
+        upload = UploadedFile(f"{PROCESS_ID}.bpmn", _model())
+        definition, _created = processes.deploy_files(session, [upload], actor="bench")[0]
         definition.manifest = {**definition.manifest, "start_roles": [Role.OFFICER]}
         user = session.scalar(select(User).where(User.username == "bench_officer"))
         assert user is not None  # noqa: S101 - created above

@@ -80,7 +80,7 @@ def workflows_check(args: argparse.Namespace) -> int:
     problems = catalog.check_paths(_expand(args.paths))
     for problem in problems:
         sys.stdout.write(f"{problem}\n")
-    return 1 if problems else 0
+    return 1 if any(not p.warning for p in problems) else 0
 
 
 def workflows_deploy(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from typing import Any
 
 from lxml import etree
 
+from engine.errors import Problem
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
@@ -59,6 +61,8 @@ class ParsedDefinition:
     spec: Any
     subprocess_specs: dict[str, Any]
     elements: dict[str, ElementInfo]
+    # What the checks found that does not refuse the model (Problem.warning).
+    warnings: tuple[Problem, ...] = ()
 
 
 def first_file(bundle: ProcessBundle) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Problem
 from engine.errors import WorkflowDefinitionError
+from engine.execution import uploads
 from engine.execution.bundles import BPMN_NS
 from engine.execution.bundles import SAFE_XML
 from engine.execution.bundles import SPIFF_NS
@@ -32,6 +33,8 @@ from engine.execution.bundles import ParsedDefinition
 from engine.execution.bundles import ProcessBundle
 from engine.execution.bundles import first_file
 from engine.execution.checks import lint
+from engine.execution.structure import structure_problems
+from engine.execution.uploads import MODEL_SUFFIXES
 from engine.models import ProcessDefinition
 
 logger = logging.getLogger(__name__)
@@ -43,7 +46,7 @@ _CACHE: dict[str, ParsedDefinition] = {}
 def read_folder(folder: Path) -> ProcessBundle:
     """Read `workflows/<process_id>/`: BPMN files, forms/*.json and process.json."""
     process_id = folder.name
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.bpmn"))}
+    files = {p.name: p.read_text(encoding="utf-8") for p in model_files(folder)}
     forms_dir = folder / "forms"
     forms: dict[str, Any] = {}
     if forms_dir.is_dir():
@@ -54,39 +57,17 @@ def read_folder(folder: Path) -> ProcessBundle:
     return ProcessBundle(process_id=process_id, files=files, forms=forms, manifest=manifest)
 
 
+def model_files(folder: Path) -> list[Path]:
+    """The .bpmn and .dmn files of a folder, by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in MODEL_SUFFIXES)
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         problem = Problem(str(path), exc.lineno, None, f"invalid JSON: {exc.msg}")
         raise WorkflowDefinitionError([problem]) from exc
-
-
-def bundle_from_upload(xml: bytes, filename: str) -> ProcessBundle:
-    """A bundle from one uploaded BPMN file; the process id is its executable process.
-
-    Raises:
-        WorkflowDefinitionError: when the XML is broken or holds no executable process.
-    """
-    try:
-        root = etree.fromstring(xml, SAFE_XML)
-    except etree.XMLSyntaxError as exc:
-        raise WorkflowDefinitionError([Problem(filename, exc.lineno, None, exc.msg)]) from exc
-    processes = [
-        p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable", "true") == "true"
-    ]
-    if not processes:
-        problem = Problem(filename, None, None, "no executable bpmn:process in the file")
-        raise WorkflowDefinitionError([problem])
-    process = processes[0]
-    process_id = process.get("id", "")
-    manifest = {"title": process.get("name") or process_id, "start_roles": []}
-    return ProcessBundle(
-        process_id=process_id,
-        files={filename: xml.decode("utf-8")},
-        manifest=manifest,
-        strict=False,
-    )
 
 
 def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
@@ -98,20 +79,29 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
     if not bundle.files:
         missing = Problem(f"{bundle.process_id}.bpmn", None, None, "no .bpmn file in the bundle")
         raise WorkflowDefinitionError([missing])
+    found = structure_problems(bundle)
+    errors = [p for p in found if not p.warning]
+    if errors:
+        raise WorkflowDefinitionError(errors)
     parser = SpiffBpmnParser(validator=SPIFF_XSD)
+    current = first_file(bundle)
     try:
-        for name, text in bundle.files.items():
-            parser.add_bpmn_str(text.encode("utf-8"), filename=name)
+        for current, text in bundle.files.items():
+            if current.lower().endswith(".dmn"):
+                parser.add_dmn_str(text.encode("utf-8"), filename=current)
+            else:
+                parser.add_bpmn_str(text.encode("utf-8"), filename=current)
         spec = parser.get_spec(bundle.process_id)
         subprocess_specs = parser.get_subprocess_specs(bundle.process_id)
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno
-        problem = Problem(exc.filename or first_file(bundle), line, None, exc.msg)
-        raise WorkflowDefinitionError([problem]) from exc
+        # lxml names a parsed string "<string>": the file is the one being added.
+        name = exc.filename if exc.filename and exc.filename != "<string>" else current
+        raise WorkflowDefinitionError([Problem(name, exc.lineno, None, exc.msg)]) from exc
     except SpiffValidationError as exc:
         raise WorkflowDefinitionError([_spiff_problem(exc, bundle)]) from exc
     elements = _element_infos(bundle)
-    parsed = ParsedDefinition(spec, subprocess_specs, elements)
+    warnings = tuple(p for p in found if p.warning)
+    parsed = ParsedDefinition(spec, subprocess_specs, elements, warnings)
     problems = lint(parsed, bundle)
     if problems:
         raise WorkflowDefinitionError(problems)
@@ -248,22 +238,38 @@ def deploy(
 
 
 def check_paths(paths: list[Path]) -> list[Problem]:
-    """Validate process folders or single BPMN files; every problem found."""
+    """Validate process folders, folders of loose model files, or single files; every problem.
+
+    Warnings (`Problem.warning`) are listed too; only the other problems refuse a model.
+
+    A folder with a process.json is a Xietong process folder (conventions enforced); any
+    other folder, and a single file, is checked as an upload: every executable process in it.
+    """
     problems: list[Problem] = []
     for path in paths:
         try:
-            if path.is_dir():
-                parse_bundle(read_folder(path))
-            else:
-                parse_bundle(bundle_from_upload(path.read_bytes(), path.name))
+            bundles = _bundles_to_check(path)
         except WorkflowDefinitionError as exc:
-            problems.extend(
-                Problem(
-                    str(path / p.file) if path.is_dir() else str(path), p.line, p.element, p.message
-                )
-                for p in exc.problems
-            )
-    return problems
+            problems.extend(_located(path, p) for p in exc.problems)
+            continue
+        for bundle in bundles:
+            try:
+                problems.extend(_located(path, p) for p in parse_bundle(bundle).warnings)
+            except WorkflowDefinitionError as exc:
+                problems.extend(_located(path, p) for p in exc.problems)
+    return list(dict.fromkeys(problems))
+
+
+def _bundles_to_check(path: Path) -> list[ProcessBundle]:
+    if path.is_dir() and ((path / "process.json").exists() or not model_files(path)):
+        return [read_folder(path)]
+    paths = model_files(path) if path.is_dir() else [path]
+    return uploads.bundles_from_files([uploads.UploadedFile(p.name, p.read_bytes()) for p in paths])
+
+
+def _located(path: Path, problem: Problem) -> Problem:
+    file = str(path / problem.file) if path.is_dir() else str(path)
+    return Problem(file, problem.line, problem.element, problem.message, problem.warning)
 
 
 def process_folders(root: Path) -> list[Path]:

@@ -44,9 +44,6 @@ def _code_items(spec: Any) -> Iterator[tuple[str, str, str, str]]:
 def _task_code(ts: Any) -> Iterator[tuple[str, str, str]]:
     if isinstance(ts, SpiffScriptTask) and ts.script:
         yield "script", ts.script, "exec"
-    for cond, _target in getattr(ts, "cond_task_specs", []):
-        if cond is not None:
-            yield "condition", cond.args[0], "eval"
     for attr in ("prescript", "postscript"):
         if getattr(ts, attr, None):
             yield attr, getattr(ts, attr), "exec"
@@ -67,7 +64,11 @@ def _event_code(event: Any) -> Iterator[tuple[str, str, str]]:
         yield kind, expression, "eval"
 
 
-def _check_code(source: str, mode: str) -> str | None:
+def check_code(source: str, mode: str) -> str | None:
+    """Why a piece of BPMN code is refused (the script gate, unregistered calls), or None.
+
+    Conditions are checked per sequence flow by engine.execution.structure.
+    """
     try:
         check_source(source, mode)
     except UnsafeScript as exc:
@@ -89,7 +90,7 @@ def lint(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
     for spec in _all_specs(parsed):
         file_name = Path(spec.file).name if getattr(spec, "file", None) else first_file(bundle)
         for bpmn_id, kind, source, mode in _code_items(spec):
-            message = _check_code(source, mode)
+            message = check_code(source, mode)
             if message:
                 line = parsed.elements[bpmn_id].line if bpmn_id in parsed.elements else None
                 problems.append(Problem(file_name, line, bpmn_id, f"{kind}: {message}"))
@@ -100,20 +101,35 @@ def lint(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
 
 
 def _shared_id_problems(bundle: ProcessBundle) -> list[Problem]:
-    """BPMN ids used in two files of one bundle: lanes and properties are looked up by id."""
+    """BPMN ids used in two files of one bundle: lanes and properties are looked up by id.
+
+    An uploaded (non-strict) bundle may repeat ids that nothing is looked up by (modelers
+    name every first start event StartEvent_1); user tasks, lanes and elements carrying
+    properties must still be unique, since routing and deadlines read them by id.
+    """
     first_seen: dict[str, str] = {}
     problems: list[Problem] = []
     for file_name, text in bundle.files.items():
+        if file_name.lower().endswith(".dmn"):
+            continue
         root = etree.fromstring(text.encode("utf-8"), SAFE_XML)
         for node in root.iter(f"{{{BPMN_NS}}}*"):
             node_id = node.get("id")
             if not node_id or etree.QName(node).localname == "definitions":
+                continue
+            if not bundle.strict and not _looked_up_by_id(node):
                 continue
             owner = first_seen.setdefault(node_id, file_name)
             if owner != file_name:
                 message = f"id is also used in {owner}"
                 problems.append(Problem(file_name, node.sourceline, node_id, message))
     return problems
+
+
+def _looked_up_by_id(node: Any) -> bool:
+    kind = etree.QName(node).localname
+    has_properties = node.find(f"{{{BPMN_NS}}}extensionElements") is not None
+    return kind in {"userTask", "lane"} or has_properties
 
 
 def _user_tasks(parsed: ParsedDefinition) -> dict[str, str]:

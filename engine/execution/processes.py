@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
+from engine.errors import Problem
 from engine.execution import catalog
+from engine.execution import uploads
+from engine.execution.uploads import UploadedFile
 from engine.models import ProcessDefinition
 from engine.models import Role
 from engine.models import User
@@ -74,15 +78,32 @@ def get_start_form(session: Session, process_id: str) -> dict[str, Any] | None:
     return form
 
 
-def deploy_upload(session: Session, *, xml: bytes, filename: str, actor: str) -> ProcessDefinition:
-    """Deploy one uploaded BPMN file (its executable process).
+def deploy_files(
+    session: Session, files: Sequence[UploadedFile], *, actor: str
+) -> list[tuple[ProcessDefinition, bool]]:
+    """Deploy uploaded .bpmn/.dmn files (a zip is opened first) as one deployment.
+
+    Every executable process in the files is deployed with all the files beside it, so call
+    activities and business rule tasks resolve across files. Returns each definition and
+    whether it is a new version; unchanged ones are no-ops.
 
     Raises:
-        WorkflowDefinitionError: listing file, line, element and message of each problem.
+        WorkflowDefinitionError: listing file, line, element and message of each problem;
+            nothing is stored when any process fails.
     """
-    bundle = catalog.bundle_from_upload(xml, filename)
-    definition, _created = catalog.deploy(session, bundle, actor=actor)
-    return definition
+    expanded: list[UploadedFile] = []
+    for upload in files:
+        is_zip = upload.name.lower().endswith(".zip") or upload.data[:4] == b"PK\x03\x04"
+        expanded.extend(uploads.files_from_zip(upload) if is_zip else [upload])
+    bundles = uploads.bundles_from_files(expanded)
+    for bundle in bundles:
+        catalog.parse_bundle(bundle)
+    return [catalog.deploy(session, bundle, actor=actor) for bundle in bundles]
+
+
+def warnings_of(definition: ProcessDefinition) -> list[Problem]:
+    """What the checks found in a deployed definition that did not refuse it."""
+    return list(catalog.get_parsed(definition).warnings)
 
 
 def deploy_folders(

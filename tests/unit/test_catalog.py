@@ -131,7 +131,7 @@ def test_an_unsafe_script_is_a_lint_problem(tmp_path: Path) -> None:
     assert "not allowed" in problem.message
 
 
-def test_an_unsafe_gateway_condition_is_a_lint_problem(tmp_path: Path) -> None:
+def test_an_unsafe_condition_names_the_sequence_flow_that_holds_it(tmp_path: Path) -> None:
     body = """    <bpmn:exclusiveGateway id="work" default="flow_b">
       <bpmn:incoming>flow_a</bpmn:incoming>
       <bpmn:outgoing>flow_b</bpmn:outgoing>
@@ -142,9 +142,11 @@ def test_an_unsafe_gateway_condition_is_a_lint_problem(tmp_path: Path) -> None:
       <bpmn:conditionExpression>__import__('os').system('id') == 0</bpmn:conditionExpression>
     </bpmn:sequenceFlow>"""
 
-    [problem] = _check_file(tmp_path, _process("condition", body))
+    text = _process("condition", body)
+    [problem] = _check_file(tmp_path, text)
 
-    assert problem.element == "work"
+    assert problem.element == "flow_c"
+    assert problem.line == _line_of(text, "<bpmn:conditionExpression>")
     assert problem.message.startswith("condition: ")
 
 
@@ -202,9 +204,10 @@ def test_parse_bundle_raises_with_every_problem() -> None:
     assert [(p.file, p.element) for p in caught.value.problems] == [("p.bpmn", "work")]
 
 
-def test_an_id_shared_by_two_files_of_a_bundle_is_reported(tmp_path: Path) -> None:
+def test_an_id_shared_by_two_files_of_a_process_folder_is_reported(tmp_path: Path) -> None:
     folder = tmp_path / "shared"
     folder.mkdir()
+    (folder / "process.json").write_text('{"title": "共用"}', encoding="utf-8")
     (folder / "shared.bpmn").write_text(_process("shared", GOOD_BODY), encoding="utf-8")
     (folder / "helper.bpmn").write_text(_process("helper", GOOD_BODY), encoding="utf-8")
 
@@ -212,3 +215,71 @@ def test_an_id_shared_by_two_files_of_a_bundle_is_reported(tmp_path: Path) -> No
 
     assert sorted(p.element or "" for p in problems) == ["end", "flow_a", "flow_b", "start", "work"]
     assert {p.message for p in problems} == {"id is also used in helper.bpmn"}
+
+
+def test_a_gateway_without_outgoing_flows_is_named(tmp_path: Path) -> None:
+    body = """    <bpmn:parallelGateway id="split">
+      <bpmn:incoming>flow_a</bpmn:incoming>
+    </bpmn:parallelGateway>
+    <bpmn:sequenceFlow id="flow_x" sourceRef="start" targetRef="end" />"""
+    text = _process("no_way_out", body.replace("split", "work"))
+
+    problems = _check_file(tmp_path, text)
+
+    assert [(p.element, p.message, p.warning) for p in problems] == [
+        ("work", "parallelGateway has no outgoing sequence flow", False)
+    ]
+    assert problems[0].line == _line_of(text, '<bpmn:parallelGateway id="work">')
+
+
+def test_all_conditional_flows_without_default_is_a_warning_not_a_refusal(tmp_path: Path) -> None:
+    body = """    <bpmn:exclusiveGateway id="work">
+      <bpmn:incoming>flow_a</bpmn:incoming>
+    </bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="flow_b" sourceRef="work" targetRef="end">
+      <bpmn:conditionExpression>amount &gt; 10</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="flow_c" sourceRef="work" targetRef="end">
+      <bpmn:conditionExpression>amount &lt; 5</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>"""
+
+    [problem] = _check_file(tmp_path, _process("no_default", body))
+
+    assert (problem.element, problem.warning) == ("work", True)
+    assert "none is the default" in problem.message
+    assert str(problem).split(": ", 3)[2] == "warning"
+
+
+def test_a_dangling_flow_names_the_flow_and_the_missing_target(tmp_path: Path) -> None:
+    body = """    <bpmn:task id="work" />
+    <bpmn:sequenceFlow id="flow_lost" sourceRef="work" targetRef="nowhere" />"""
+    text = _process("dangling", body)
+
+    problems = [p for p in _check_file(tmp_path, text) if p.element == "flow_lost"]
+
+    assert [p.message for p in problems] == [
+        "sequence flow flow_lost has a missing target: 'nowhere'"
+    ]
+    assert problems[0].line == _line_of(text, 'id="flow_lost"')
+
+
+def test_a_duplicate_id_names_the_id_and_both_lines(tmp_path: Path) -> None:
+    body = """    <bpmn:task id="work" />
+    <bpmn:task id="work" name="again" />"""
+    text = _process("twice", body)
+
+    problems = [p for p in _check_file(tmp_path, text) if "duplicate" in p.message]
+
+    first, second = _line_of(text, '<bpmn:task id="work" />'), _line_of(text, 'name="again"')
+    assert [(p.element, p.line, p.message) for p in problems] == [
+        ("work", second, f"duplicate id 'work': lines {first} and {second}")
+    ]
+
+
+def test_uploaded_files_may_share_ids_nothing_is_looked_up_by(tmp_path: Path) -> None:
+    folder = tmp_path / "loose"
+    folder.mkdir()
+    (folder / "first.bpmn").write_text(_process("first", GOOD_BODY), encoding="utf-8")
+    (folder / "second.bpmn").write_text(_process("second", GOOD_BODY), encoding="utf-8")
+
+    assert catalog.check_paths([folder]) == []
