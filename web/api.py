@@ -48,7 +48,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 XML_TYPES = frozenset({"application/xml", "text/xml", "application/bpmn+xml"})
-ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed"})
 PROCESS_ID = re.compile(rb"<(?:\w+:)?process\b[^>]*\bid=\"([A-Za-z_][\w.-]{0,100})\"")
 MAX_ID = 2**31 - 1  # ids are INTEGER primary keys: larger ones cannot exist
 
@@ -234,14 +233,12 @@ def openapi() -> ResponseReturnValue:
 
 
 def _uploaded_models() -> list[UploadedFile]:
-    """The model files of a deployment request: an XML body, a zip body, or multipart files."""
+    """The model files of a deployment request: an XML body, or multipart files (zips too)."""
     if request.mimetype == "multipart/form-data":
         files = request.files.getlist("file") + request.files.getlist("files")
         if not files:
             raise ApiError(422, "invalid_data", "请在 file 字段上传 .bpmn、.dmn 或 .zip 文件。")
         return [UploadedFile(f.filename or "?", f.read()) for f in files]
-    if request.mimetype in ZIP_TYPES:
-        return [UploadedFile(request.args.get("filename") or "models.zip", request.get_data())]
     if request.mimetype not in XML_TYPES:
         raise ApiError(415, "unsupported_media_type", HTTP_MESSAGES[415])
     xml = request.get_data()

@@ -199,8 +199,8 @@ PATHS: dict[str, Any] = {
             "operationId": "deployProcess",
             "summary": "部署流程模型（仅系统管理员）",
             "description": (
-                "一个 BPMN 文件（XML 请求体），一个 zip 包，或以 multipart 上传的多个"
-                " .bpmn/.dmn 文件（字段 file），作为一次部署：其中每个可执行流程都部署，"
+                "一个 BPMN 文件（XML 请求体），或以 multipart 上传的多个 .bpmn/.dmn 文件"
+                "或 zip 包（字段 file），作为一次部署：其中每个可执行流程都部署，"
                 "调用活动和业务规则任务可跨文件引用。"
             ),
             "parameters": [
@@ -209,14 +209,13 @@ PATHS: dict[str, Any] = {
                     "in": "query",
                     "required": False,
                     "schema": {"type": "string"},
-                    "description": "XML 或 zip 请求体的文件名，用于问题报告（缺省时用流程 id）",
+                    "description": "XML 请求体的文件名，用于问题报告（缺省时用流程 id）",
                 }
             ],
             "requestBody": {
                 "required": True,
                 "content": {
                     "application/xml": {"schema": {"type": "string"}},
-                    "application/zip": {"schema": {"type": "string", "format": "binary"}},
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",

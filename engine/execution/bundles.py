@@ -63,6 +63,8 @@ class ParsedDefinition:
     elements: dict[str, ElementInfo]
     # What the checks found that does not refuse the model (Problem.warning).
     warnings: tuple[Problem, ...] = ()
+    # Which parser read it and so which serializer saves its instances: "spiff" or "camunda".
+    dialect: str = "spiff"
 
 
 def first_file(bundle: ProcessBundle) -> str:

@@ -16,14 +16,13 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import (
     ValidationException as SpiffValidationError,
 )
-from SpiffWorkflow.spiff.parser import VALIDATOR as SPIFF_XSD
-from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import Problem
 from engine.errors import WorkflowDefinitionError
+from engine.execution import dialects
 from engine.execution import uploads
 from engine.execution.bundles import BPMN_NS
 from engine.execution.bundles import SAFE_XML
@@ -83,7 +82,7 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
     errors = [p for p in found if not p.warning]
     if errors:
         raise WorkflowDefinitionError(errors)
-    parser = SpiffBpmnParser(validator=SPIFF_XSD)
+    parser = dialects.make_parser(bundle)
     current = first_file(bundle)
     try:
         for current, text in bundle.files.items():
@@ -99,9 +98,15 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
         raise WorkflowDefinitionError([Problem(name, exc.lineno, None, exc.msg)]) from exc
     except SpiffValidationError as exc:
         raise WorkflowDefinitionError([_spiff_problem(exc, bundle)]) from exc
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        # The parsers assume what the XSD does not require (a Camunda business rule task
+        # without camunda:decisionRef raises KeyError): report it, never a crash.
+        message = f"SpiffWorkflow cannot read the model: {type(exc).__name__}: {exc}"
+        raise WorkflowDefinitionError([Problem(current, None, None, message)]) from exc
     elements = _element_infos(bundle)
-    warnings = tuple(p for p in found if p.warning)
-    parsed = ParsedDefinition(spec, subprocess_specs, elements, warnings)
+    warnings = (*(p for p in found if p.warning), *dialects.ignored_extensions(bundle))
+    dialect = "camunda" if dialects.is_camunda(bundle) else "spiff"
+    parsed = ParsedDefinition(spec, subprocess_specs, elements, warnings, dialect)
     problems = lint(parsed, bundle)
     if problems:
         raise WorkflowDefinitionError(problems)

@@ -81,7 +81,7 @@ def save(step: Step) -> None:
     """Write state, status and every projection of the instance (one flush)."""
     workflow = workflow_of(step)
     instance = step.instance
-    instance.state_json = dump_state(workflow)
+    instance.state_json = dump_state(workflow, step.parsed.dialect)
     instance.serializer_version = SERIALIZER_VERSION
     instance.updated_at = step.now
     ready = ready_human_tasks(workflow)

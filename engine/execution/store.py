@@ -13,13 +13,14 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow as SpiffWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer as SpiffSerializer
+from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 
 from engine.execution.bundles import ParsedDefinition
 
 
-def _make_serializer() -> Any:
-    registry = SpiffSerializer.configure(SPIFF_CONFIG)
+def _make_serializer(config: dict[Any, Any]) -> Any:
+    registry = SpiffSerializer.configure(config)
     registry.register(
         dt.date, lambda v: {"value": v.isoformat()}, lambda d: dt.date.fromisoformat(d["value"])
     )
@@ -29,13 +30,15 @@ def _make_serializer() -> Any:
     return SpiffSerializer(registry)
 
 
-SERIALIZER = _make_serializer()
-SERIALIZER_VERSION: str = SERIALIZER.VERSION
+# One serializer per parser dialect (engine.execution.dialects): the registry keys task specs
+# by class name, and both dialects have a UserTask.
+SERIALIZERS = {"spiff": _make_serializer(SPIFF_CONFIG), "camunda": _make_serializer(CAMUNDA_CONFIG)}
+SERIALIZER_VERSION: str = SERIALIZERS["spiff"].VERSION
 
 
-def dump_state(workflow: SpiffWorkflow) -> str:
+def dump_state(workflow: SpiffWorkflow, dialect: str = "spiff") -> str:
     """Instance-only JSON of a workflow."""
-    state = SERIALIZER.to_dict(workflow)
+    state = SERIALIZERS[dialect].to_dict(workflow)
     state.pop("spec", None)
     state.pop("subprocess_specs", None)
     return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
@@ -55,4 +58,4 @@ def load_state(state_json: str, parsed: ParsedDefinition, serializer_version: st
     state = json.loads(state_json)
     state["spec"] = parsed.spec
     state["subprocess_specs"] = parsed.subprocess_specs
-    return SERIALIZER.from_dict(state)
+    return SERIALIZERS[parsed.dialect].from_dict(state)

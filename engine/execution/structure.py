@@ -53,8 +53,8 @@ def structure_problems(bundle: ProcessBundle) -> list[Problem]:
 
 def _duplicate_ids(file_name: str, root: Any) -> Iterator[Problem]:
     first_line: dict[str, int] = {}
-    for node in root.iter():
-        node_id = node.get("id") if isinstance(node.tag, str) else None
+    for node in root.iter(f"{{{BPMN_NS}}}*"):  # extensions (e.g. camunda:formField) have own ids
+        node_id = node.get("id")
         if not node_id:
             continue
         if node_id in first_line:

@@ -38,7 +38,8 @@ def database(tmp_path: Path) -> Path:
 def test_workflows_check_passes_the_shipped_models(database: Path) -> None:
     result = xietong("workflows", "check", "workflows", database=database)
     assert result.returncode == 0, result.stdout
-    assert result.stdout == ""
+    # Only warnings (exclusive gateways whose conditions the forms make exhaustive).
+    assert all(": warning: " in line for line in result.stdout.splitlines()), result.stdout
 
 
 def test_workflows_check_reports_file_line_element_and_exits_1(

@@ -64,9 +64,8 @@ def test_zip_upload_with_several_processes_lists_each(admin_post: Any) -> None:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.write(BPMN_DATA / "correlation_two_conversations.bpmn", "m/conversations.bpmn")
 
-    response = admin_post(
-        "/processes", data=buffer.getvalue(), headers={"Content-Type": "application/zip"}
-    )
+    files = [(io.BytesIO(buffer.getvalue()), "models.zip")]
+    response = admin_post("/processes", data={"file": files}, content_type="multipart/form-data")
 
     assert response.status_code == 201, response.get_json()
     assert len(response.get_json()["deployed"]) == 3
