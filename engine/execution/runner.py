@@ -188,8 +188,18 @@ def _township(manifest: Mapping[str, Any], data: Mapping[str, Any]) -> str | Non
     return str(value) if value and len(str(value)) <= ORG_CODE_LENGTH else None
 
 
+def _acting_user_id(step: Step) -> int | None:
+    """Who submitted the task this step completed, else the instance's initiator."""
+    submitted = [user_id for user_id, _ in step.completed_guids.values() if user_id]
+    return submitted[0] if submitted else step.instance.started_by_id
+
+
 def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Service operation: start another process linked to this instance as its child."""
+    """Service operation: start another process linked to this instance as its child.
+
+    The child's initiator is the user whose submission started it (the officer who recorded
+    a misconduct clue follows the referral as its reporter), its organization the parent's.
+    """
     process_id = str(params.get("process_id") or "")
     definition = latest_definition(step.session, process_id)
     child = create_instance(
@@ -198,7 +208,7 @@ def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
         dict(params.get("data") or {}),
         settings=step.settings,
         actor=step.actor,
-        initiator_id=step.instance.started_by_id,
+        initiator_id=_acting_user_id(step),
         initiator_org=step.instance.started_org,
         parent_id=step.instance.id,
         now=step.now,
@@ -213,7 +223,11 @@ def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
             {"child_id": child.id, "process_id": process_id},
         )
     )
-    return {"instance_id": child.id, "process_id": process_id}
+    return {
+        "instance_id": child.id,
+        "process_id": process_id,
+        "started_at": step.now.astimezone(UTC).isoformat(),
+    }
 
 
 def apply_clocks(step: Step, task: SpiffTask) -> None:
