@@ -22,6 +22,7 @@ from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
 from engine.models import Role
+from engine.people import access
 from engine.planning import draws
 from engine.planning.drawing import verify_draw
 from engine.planning.models import DrawKind
@@ -447,8 +448,13 @@ def assert_linked_children(session: Session, instance: ProcessInstance, party_co
     assert (transfer.process_id, transfer.confidential) == ("criminal_transfer", False)
     assert (referral.process_id, referral.confidential) == ("discipline_referral", True)
     assert referral.started_at == WED_0318
-    # The officer who registered the clue (not the inspection's initiator) reports it.
+    # The officer who registered the clue (not the inspection's initiator) reports it, and
+    # the referral belongs to that officer's agency: its liaison sees it, the lead's does not.
     assert referral.started_by_id == user(session, "yj_officer2").id
+    assert referral.started_org == "YJS-YJ"
+    assert access.can_view_instance(session, user(session, "yj_liaison"), referral)
+    assert not access.can_view_instance(session, user(session, "scjg_liaison"), referral)
+    assert not access.can_view_instance(session, user(session, "yj_officer2"), referral)
     assert transfer.started_at == THU_0319
     assert (
         data_of(session, transfer.id).items()
