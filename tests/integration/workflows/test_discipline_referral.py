@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.cases import instances
 from engine.cases import referrals
 from engine.cases.referrals import ReferralStage
+from engine.errors import InvalidTaskData
 from engine.errors import NotFound
 from engine.models import AuditEvent
 from engine.models import InstanceStatus
@@ -451,6 +452,13 @@ def test_people_on_the_access_list_see_the_referral_once_it_is_registered(
     """d07: register_clue.access_list grants sight to the named users, and only to them."""
     case = start_case(county, clock)
     assert not visible_to(county, "wjw_head", case.id)
+    with pytest.raises(InvalidTaskData) as refused:
+        case.do(
+            "register_clue",
+            {**REGISTER, "access_list": ["wjw_head", "nobody"]},
+            "2026-03-16T09:30:00+08:00",
+        )
+    assert refused.value.field_errors == {"access_list": "没有这个用户：nobody"}
     register = {**REGISTER, "access_list": ["scjg_liaison", "wjw_head"]}
     case.do("register_clue", register, "2026-03-16T10:00:00+08:00")
     assert visible_to(county, "wjw_head", case.id)
