@@ -217,6 +217,17 @@ class InstanceParty(Base):
     org_code: Mapped[str] = mapped_column(String(40), index=True)
 
 
+class InstanceReader(Base):
+    """A user named on a confidential instance's access list (need-to-know readers)."""
+
+    __tablename__ = "instance_reader"
+    __table_args__ = (UniqueConstraint("instance_id", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+
+
 class HumanTask(Base):
     """Projection of a user task: open ones feed the inbox, closed ones the done list."""
 

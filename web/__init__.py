@@ -24,6 +24,7 @@ from web import instances
 from web import nav
 from web import notifications
 from web import planning
+from web import referrals
 from web import session
 from web import supervision
 from web import tasks
@@ -39,6 +40,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
     tasks.bp,
     instances.bp,
+    referrals.bp,
     supervision.bp,
     api.bp,
     planning.bp,

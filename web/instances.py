@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from engine import diagram
 from engine.cases import instances
+from engine.cases import referrals
 from engine.errors import DomainRuleViolation
 from engine.errors import InvalidTaskData
 from engine.errors import NotAllowed
@@ -128,7 +129,16 @@ def start(process_id: str) -> Response | tuple[str, int]:
         return redirect(url_for("instances.start_list"))
     session.commit()
     flash(f"已发起「{definition.manifest.get('title') or definition.name}」。", "success")
-    return redirect(url_for("instances.show", instance_id=instance.id))
+    return redirect(_landing(session, user, instance))
+
+
+def _landing(session: Session, user: User, instance: ProcessInstance) -> str:
+    """The instance page, or the status page for a reporter who may not see the referral."""
+    if not access.can_view_instance(session, user, instance) and referrals.is_reporter(
+        user, instance
+    ):
+        return url_for("referrals.status", instance_id=instance.id)
+    return url_for("instances.show", instance_id=instance.id)
 
 
 def _diagram_svg(
@@ -187,7 +197,17 @@ def _visible_links(
     session: Session, user: User, instance: ProcessInstance
 ) -> list[ProcessInstance]:
     links = instances.linked_instances(session, instance)
-    return [i for i in links if access.can_view_instance(session, user, i)]
+    return [
+        i
+        for i in links
+        if access.can_view_instance(session, user, i)
+        and not (i.confidential and i.parent_id == instance.id)
+    ]
+
+
+def _children(session: Session, instance: ProcessInstance) -> list[ProcessInstance]:
+    links = instances.linked_instances(session, instance)
+    return [i for i in links if i.parent_id == instance.id]
 
 
 @bp.post("/<int:instance_id>/retry")
@@ -231,6 +251,7 @@ def show(instance_id: int) -> str:
         flags=flags.open_flags(session, instance.id),
         names=instances.element_names(session, instance),
         links=_visible_links(session, user, instance),
+        referral_notes=referrals.referral_notes(session, user, _children(session, instance)),
         case_data=_case_data(instance.definition, instances.instance_data(session, instance)),
         people=_display_names(session, audit),
     )

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from collections.abc import Mapping
 
+from engine.cases.referrals import ReferralStage
 from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import Role
@@ -49,6 +50,13 @@ TASK_STATUS_LABELS: Mapping[str, str] = {
 
 # Instance and task statuses share their common values, so one filter serves both.
 STATUS_LABELS: Mapping[str, str] = {**TASK_STATUS_LABELS, **INSTANCE_STATUS_LABELS}
+
+REFERRAL_STAGE_LABELS: Mapping[str, str] = {
+    ReferralStage.REGISTERED: "已登记，待移送",
+    ReferralStage.TRANSFERRED: "已移送，待纪委监委签收",
+    ReferralStage.UNDER_REVIEW: "纪委监委已签收，审查处置中",
+    ReferralStage.CLOSED: "已办结",
+}
 
 LIGHT_LABELS: Mapping[str, str] = {
     "green": "正常",
@@ -159,6 +167,7 @@ AUDIT_KIND_LABELS: Mapping[str, str] = {
     "incident": "运行异常",
     "retried": "重试",
     "confidential_read": "查阅保密案件",
+    "reporter_status_read": "发现人查看线索状态",
     "task_claimed": "认领",
     "task_released": "退回本单位待办",
     "task_reassigned": "转办",

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from engine.cases import inbox as task_inbox
 from engine.cases import instances
+from engine.cases import referrals
 from engine.errors import Conflict
 from engine.errors import DomainRuleViolation
 from engine.errors import InvalidTaskData
@@ -43,6 +44,7 @@ from web.form_values import values_from_data
 from web.forms_render import build_fields
 from web.forms_render import place_errors
 from web.labels import LIGHT_LABELS
+from web.labels import REFERRAL_STAGE_LABELS
 from web.labels import error_label
 from web.session import get_session
 from web.task_display import context_items
@@ -117,7 +119,12 @@ def _team_tasks(session: Session, user: User) -> list[HumanTask]:
 def done() -> str:
     session, user = get_session(), signed_in_user()
     tasks = task_inbox.list_done_tasks(session, user)
-    return render_template("tasks/done.html", rows=task_rows(session, tasks, now=None))
+    return render_template(
+        "tasks/done.html",
+        rows=task_rows(session, tasks, now=None),
+        reported=referrals.list_reported_referrals(session, user),
+        stage_labels=REFERRAL_STAGE_LABELS,
+    )
 
 
 def _visible_view(session: Session, user: User, task_id: int) -> instances.TaskView:

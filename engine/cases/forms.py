@@ -30,6 +30,8 @@ TEAM = "x-xietong-team"
 WIDGET = "x-xietong-widget"
 ORG_TYPES = "x-xietong-org-types"
 NO_SUCH_ORG = "没有这个机构"
+USERS = "x-xietong-users"
+NO_SUCH_USER = "没有这个用户"
 
 
 def _field_of(error: ValidationError) -> str:
@@ -119,6 +121,7 @@ def validate_submission(
     if not errors:
         errors.update(_team_errors(session, schema, cleaned, {**(context or {}), **cleaned}, now))
         errors.update(org_errors(session, schema, cleaned))
+        errors.update(user_list_errors(session, schema, cleaned))
     if errors:
         raise InvalidTaskData(
             f"invalid data in {len(errors)} field(s): {', '.join(errors)}", errors
@@ -271,3 +274,31 @@ def org_errors(
         for path, code, types in values
         if code not in types_of or (types and types_of[code] not in types)
     }
+
+
+def user_list_errors(
+    session: Session, schema: Mapping[str, Any], data: Mapping[str, Any]
+) -> dict[str, str]:
+    """Username lists (`x-xietong-users: true`, e.g. an access list) naming no active user.
+
+    One query, and only when the data holds such a list; the error names the unknown users.
+    """
+    lists = {
+        key: [str(name) for name in data[key]]
+        for key, prop in (schema.get("properties") or {}).items()
+        if prop.get(USERS) and isinstance(data.get(key), list)
+    }
+    names = {name for values in lists.values() for name in values}
+    if not names:
+        return {}
+    known = set(
+        session.scalars(
+            select(User.username).where(User.username.in_(names), User.active.is_(True))
+        )
+    )
+    errors = {}
+    for key, values in lists.items():
+        unknown = [name for name in values if name not in known]
+        if unknown:
+            errors[key] = f"{NO_SUCH_USER}：{'、'.join(unknown)}"  # noqa: RUF001 - Chinese message
+    return errors

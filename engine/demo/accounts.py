@@ -48,6 +48,8 @@ COUNTY_ORGS: tuple[tuple[str, OrgType, str], ...] = (
     ("YJS-GA", OrgType.POLICE, "英吉沙县公安局"),
     ("YJS-JCY", OrgType.PROCURATORATE, "英吉沙县人民检察院"),
     ("YJS-JW", OrgType.DISCIPLINE_COMMISSION, "中共英吉沙县纪律检查委员会 英吉沙县监察委员会"),
+    # Receives clues from vertically managed units (tax) and about prefecture-managed cadres.
+    ("KS-JW", OrgType.DISCIPLINE_COMMISSION, "中共喀什地区纪律检查委员会 喀什地区监察委员会"),
 )
 
 TOWNSHIPS: tuple[tuple[str, str], ...] = (
@@ -83,6 +85,7 @@ OTHER_USERS: tuple[tuple[str, str, Role, str], ...] = (
     ("ga_head", "YJS-GA", Role.HEAD, "公安局 负责人"),
     ("jcy_officer", "YJS-JCY", Role.OFFICER, "检察院 检察官"),
     ("jw_officer", "YJS-JW", Role.OFFICER, "纪委监委 案件监督管理室"),
+    ("ksjw_officer", "KS-JW", Role.OFFICER, "喀什地区纪委监委 案件监督管理室"),
     ("bb_officer", "YJS-BB", Role.OFFICER, "县委编办 工作人员"),
     ("gov_head", "YJS-GOV", Role.HEAD, "县人民政府 负责人"),
     ("yingjisha_officer1", "TWP-YINGJISHA", Role.OFFICER, "英吉沙镇 执法队员1"),

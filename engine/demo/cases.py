@@ -26,6 +26,7 @@ from engine.execution.script_api import LEGAL_TZ
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
+from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
 from engine.planning.models import InspectionObject
@@ -163,9 +164,18 @@ class FormFiller:
                 if ref.startswith("=") and ref[1:] in schema.get("properties", {}):
                     data[ref[1:]] = field
                 continue
+            if prop.get("x-xietong-users"):
+                data[key] = self._colleagues(org_code)
+                continue
             if key not in data:
                 data[key] = self.document_no() if key.endswith("_no") else self.value(prop)
         return data
+
+    def _colleagues(self, org_code: str | None) -> list[str]:
+        """The head and liaison of the organization: a plausible need-to-know access list."""
+        wanted = {Role.HEAD, Role.DISCIPLINE_LIAISON}
+        found = [u for u in self.users.values() if u.org_code == org_code and u.role in wanted]
+        return sorted(u.username for u in found)
 
     def _team(self, org_code: str | None) -> tuple[list[str], str]:
         today = self.now.astimezone(LEGAL_TZ).date()

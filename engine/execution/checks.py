@@ -25,6 +25,9 @@ from engine.execution.bundles import SAFE_XML
 from engine.execution.bundles import ParsedDefinition
 from engine.execution.bundles import ProcessBundle
 from engine.execution.bundles import first_file
+from engine.execution.personal_data import PERSONAL_MARK
+from engine.execution.personal_data import official_fields
+from engine.execution.personal_data import unmarked_official_fields
 from engine.execution.sandbox import check_source
 from engine.execution.script_api import SAFE_BUILTIN_NAMES
 from engine.execution.script_api import SCRIPT_API
@@ -160,6 +163,31 @@ def _strict_problems(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Pr
             problems.append(Problem(form_file, None, form_id, f"invalid schema: {exc.message}"))
     problems.extend(_id_problems(parsed, main_file))
     problems.extend(_lane_problems(parsed, bundle, main_file))
+    problems.extend(_personal_data_problems(bundle))
+    return problems
+
+
+def _personal_data_problems(bundle: ProcessBundle) -> list[Problem]:
+    """Official's data outside a confidential process, or unmarked inside one."""
+    confidential = bool(bundle.manifest.get("confidential", False))
+    problems: list[Problem] = []
+    for form_id, schema in sorted(bundle.forms.items()):
+        form_file = f"forms/{form_id}.json"
+        if confidential:
+            problems.extend(
+                Problem(form_file, None, form_id, f"{path}: mark it {PERSONAL_MARK}: official")
+                for path in unmarked_official_fields(schema)
+            )
+            continue
+        problems.extend(
+            Problem(
+                form_file,
+                None,
+                form_id,
+                f"{path}: {reason}; a public official's data belongs in a confidential process",
+            )
+            for path, reason in official_fields(schema)
+        )
     return problems
 
 

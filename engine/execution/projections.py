@@ -35,6 +35,7 @@ from engine.models import MessageSubscription
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.models import TimerProjection
+from engine.people.readers import sync_readers
 from engine.people.routing import party_orgs
 from engine.people.routing import route_task
 from engine.settings import Settings
@@ -145,12 +146,9 @@ def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:
         rows = [_human_task_row(step, task, deadlines) for task in new]
         session.add_all(rows)
         _add_parties(step, {r.org_code for r in rows if r.org_code})
-    _add_parties(
-        step,
-        party_orgs(
-            step.manifest, _workflow(step).last_task.data if _workflow(step).last_task else {}
-        ),
-    )
+    data = _workflow(step).last_task.data if _workflow(step).last_task else {}
+    _add_parties(step, party_orgs(step.manifest, data))
+    sync_readers(session, step.instance, step.manifest, data)
 
 
 def _effective_lane(step: StepState, task: SpiffTask) -> str | None:

@@ -50,6 +50,7 @@ from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
+from engine.models import User
 from engine.settings import Settings
 from engine.settings import load_settings
 
@@ -188,18 +189,34 @@ def _township(manifest: Mapping[str, Any], data: Mapping[str, Any]) -> str | Non
     return str(value) if value and len(str(value)) <= ORG_CODE_LENGTH else None
 
 
+def _acting_user(step: Step) -> tuple[int | None, str | None]:
+    """Who submitted the task this step completed and their organization, else the instance's
+    initiator and organization (a timer or message step)."""
+    submitted = [user_id for user_id, _ in step.completed_guids.values() if user_id]
+    user = step.session.get(User, submitted[0]) if submitted else None
+    if user is None:
+        return step.instance.started_by_id, step.instance.started_org
+    return user.id, user.org_code
+
+
 def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Service operation: start another process linked to this instance as its child."""
+    """Service operation: start another process linked to this instance as its child.
+
+    The child's initiator is the user whose submission started it, with their organization:
+    the officer who recorded a misconduct clue follows the referral as its reporter, and the
+    referral belongs to the agency that found the clue, not to a joint inspection's lead.
+    """
     process_id = str(params.get("process_id") or "")
     definition = latest_definition(step.session, process_id)
+    initiator_id, initiator_org = _acting_user(step)
     child = create_instance(
         step.session,
         definition,
         dict(params.get("data") or {}),
         settings=step.settings,
         actor=step.actor,
-        initiator_id=step.instance.started_by_id,
-        initiator_org=step.instance.started_org,
+        initiator_id=initiator_id,
+        initiator_org=initiator_org,
         parent_id=step.instance.id,
         now=step.now,
     )
@@ -213,7 +230,11 @@ def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
             {"child_id": child.id, "process_id": process_id},
         )
     )
-    return {"instance_id": child.id, "process_id": process_id}
+    return {
+        "instance_id": child.id,
+        "process_id": process_id,
+        "started_at": step.now.astimezone(UTC).isoformat(),
+    }
 
 
 def apply_clocks(step: Step, task: SpiffTask) -> None:

@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.deadlines.rules import add_months as add_months_to_date
+
 LEGAL_TZ = ZoneInfo("Asia/Shanghai")
 
 SAFE_BUILTIN_NAMES = (
@@ -82,6 +84,21 @@ def today_local() -> str:
     return _now().astimezone(LEGAL_TZ).date().isoformat()
 
 
+def months_after(timestamp: str, months: int) -> str:
+    """The same legal-time date and hour `months` later (month-end clamped), as ISO UTC.
+
+    For timers that run from a recorded moment, e.g. a follow-up 3 months after a transfer.
+    Raises ValueError for a timestamp that is not an aware ISO 8601 string.
+    """
+    moment = datetime.fromisoformat(str(timestamp))
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {timestamp!r} has no time zone")
+    local = moment.astimezone(LEGAL_TZ)
+    day = add_months_to_date(local.date(), int(months))
+    shifted = datetime.combine(day, local.timetz())
+    return shifted.astimezone(UTC).isoformat()
+
+
 SCRIPT_API: MappingProxyType[str, Any] = MappingProxyType(
-    {"now_utc": now_utc, "today_local": today_local}
+    {"now_utc": now_utc, "today_local": today_local, "months_after": months_after}
 )

@@ -1,10 +1,13 @@
 """Authorization: the single place deciding who may see an instance or act on a task.
 
 Visibility rules:
-- a confidential instance (discipline referral) is visible only to the head and the
-  discipline liaison of the organization that started it, and to every user of a
-  discipline_commission organization; admins and coordinators do not see it. Every read of
-  one is audited (`record_confidential_read`, or `get_visible_instance` which does it);
+- a confidential instance (discipline referral) is need-to-know: visible to the head and the
+  discipline liaison of the organization that started it, to the users of a
+  discipline_commission organization once a task was routed to it (it received the clue),
+  and to the users named on the instance's access list (InstanceReader, engine.people.readers);
+  admins, coordinators and other commissions do not see it. The user who reported the clue
+  follows its status (engine.cases.referrals), not the instance. Every read of one is
+  audited (`record_confidential_read`, or `get_visible_instance` which does it);
 - otherwise admins and coordinators see every instance;
 - any other user sees the instances their organization started or takes part in
   (InstanceParty), and township users also those of their township (township_code).
@@ -27,6 +30,7 @@ from engine.errors import NotFound
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceParty
+from engine.models import InstanceReader
 from engine.models import OrgType
 from engine.models import ProcessInstance
 from engine.models import Role
@@ -42,22 +46,33 @@ def _is_discipline_commission(user: User) -> bool:
     return user.organization.type == OrgType.DISCIPLINE_COMMISSION
 
 
+def _party_clause(user: User) -> ColumnElement[bool]:
+    return exists().where(
+        InstanceParty.instance_id == ProcessInstance.id,
+        InstanceParty.org_code == user.org_code,
+    )
+
+
 def _confidential_clause(user: User) -> ColumnElement[bool]:
+    listed = exists().where(
+        InstanceReader.instance_id == ProcessInstance.id,
+        InstanceReader.username == user.username,
+    )
     if _is_discipline_commission(user):
-        return true()
+        # A commission becomes a party when the referral's receipt task is routed to it.
+        return or_(listed, _party_clause(user))
     if user.role in CONFIDENTIAL_ROLES:
-        return ProcessInstance.started_org == user.org_code
-    return false()
+        return or_(listed, ProcessInstance.started_org == user.org_code)
+    return listed
 
 
 def _open_clause(user: User) -> ColumnElement[bool]:
     if user.role in SEE_ALL_ROLES:
         return true()
-    party = exists().where(
-        InstanceParty.instance_id == ProcessInstance.id,
-        InstanceParty.org_code == user.org_code,
-    )
-    conditions: list[ColumnElement[bool]] = [ProcessInstance.started_org == user.org_code, party]
+    conditions: list[ColumnElement[bool]] = [
+        ProcessInstance.started_org == user.org_code,
+        _party_clause(user),
+    ]
     if user.organization.type == OrgType.TOWNSHIP:
         conditions.append(ProcessInstance.township_code == user.org_code)
     return or_(*conditions)

@@ -55,7 +55,10 @@ def test_demo_organizations_follow_domain_sections_10_and_11() -> None:
     by_type = Counter(org_type for _code, org_type, _name in specs)
     assert by_type[OrgType.TOWNSHIP] == 14
     assert by_type[OrgType.POLICE] == by_type[OrgType.PROCURATORATE] == 1
-    assert by_type[OrgType.DISCIPLINE_COMMISSION] == 1
+    # The county commission, and the prefecture one that vertically managed units (tax) and
+    # prefecture-managed cadres are referred to.
+    commissions = {code for code, t, _n in specs if t == OrgType.DISCIPLINE_COMMISSION}
+    assert commissions == {"YJS-JW", "KS-JW"}
     assert "YJS-FY" not in codes
     assert {"TWP-YINGJISHA", "TWP-YIGEZIYEER", "YJS-SFJ", "YJS-JW", "YJS-STHJ"} <= set(codes)
     assert all(code.startswith("TWP-") for code, t, _n in specs if t == OrgType.TOWNSHIP)

@@ -10,6 +10,7 @@ from enum import StrEnum
 import pytest
 
 from engine import errors
+from engine.cases.referrals import ReferralStage
 from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import Role
@@ -27,6 +28,7 @@ ENUM_LABELS: list[tuple[type[StrEnum], labels.Mapping[str, str]]] = [
     (TaskStatus, labels.TASK_STATUS_LABELS),
     (InstanceStatus, labels.STATUS_LABELS),
     (TaskStatus, labels.STATUS_LABELS),
+    (ReferralStage, labels.REFERRAL_STAGE_LABELS),
 ]
 
 

@@ -12,6 +12,7 @@ from engine.errors import NotFound
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceParty
+from engine.models import InstanceReader
 from engine.models import InstanceStatus
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
@@ -28,32 +29,38 @@ INSTANCE_KINDS: dict[str, tuple[str, str | None, bool, tuple[str, ...]]] = {
     "agency_case_in_township": ("YJS-YJ", "TWP-WUQIA", False, ("YJS-JCY",)),
     "referral_by_scjg": ("YJS-SCJG", None, True, ("YJS-JW",)),
     "referral_by_wjw": ("YJS-WJW", None, True, ()),
+    # A vertically managed agency's referral, received by the prefecture commission.
+    "referral_to_prefecture": ("YJS-SW", None, True, ("KS-JW",)),
 }
 KINDS = tuple(INSTANCE_KINDS)
+# kind -> usernames on its access list (InstanceReader)
+READERS: dict[str, tuple[str, ...]] = {"referral_by_wjw": ("gov_head",)}
 
-# username -> the kinds it may see, in KINDS order
-MATRIX: dict[str, tuple[bool, bool, bool, bool, bool]] = {
-    "admin": (True, True, True, False, False),
-    "sfj_coordinator": (True, True, True, False, False),
-    "sfj_legal": (False, False, False, False, False),
-    "scjg_officer1": (True, False, False, False, False),
-    "scjg_legal": (True, False, False, False, False),
-    "scjg_head": (True, False, False, True, False),
-    "scjg_liaison": (True, False, False, True, False),
-    "yj_officer1": (False, False, True, False, False),
-    "yj_head": (False, False, True, False, False),
-    "wjw_head": (False, False, False, False, True),
-    "wjw_officer1": (False, False, False, False, False),
-    "ga_officer": (True, False, False, False, False),
-    "ga_head": (True, False, False, False, False),
-    "jcy_officer": (False, False, True, False, False),
-    "jw_officer": (False, False, False, True, True),
-    "yingjisha_officer1": (False, True, False, False, False),
-    "yingjisha_head": (False, True, False, False, False),
-    "wuqia_head": (False, False, True, False, False),
-    "wuqia_officer2": (False, False, True, False, False),
-    "gov_head": (False, False, False, False, False),
-    "bb_officer": (False, False, False, False, False),
+# username -> the kinds it may see, in KINDS order (a commission sees only what it received;
+# gov_head is on the wjw referral's access list)
+MATRIX: dict[str, tuple[bool, bool, bool, bool, bool, bool]] = {
+    "admin": (True, True, True, False, False, False),
+    "sfj_coordinator": (True, True, True, False, False, False),
+    "sfj_legal": (False, False, False, False, False, False),
+    "scjg_officer1": (True, False, False, False, False, False),
+    "scjg_legal": (True, False, False, False, False, False),
+    "scjg_head": (True, False, False, True, False, False),
+    "scjg_liaison": (True, False, False, True, False, False),
+    "yj_officer1": (False, False, True, False, False, False),
+    "yj_head": (False, False, True, False, False, False),
+    "wjw_head": (False, False, False, False, True, False),
+    "wjw_officer1": (False, False, False, False, False, False),
+    "ga_officer": (True, False, False, False, False, False),
+    "ga_head": (True, False, False, False, False, False),
+    "jcy_officer": (False, False, True, False, False, False),
+    "jw_officer": (False, False, False, True, False, False),
+    "ksjw_officer": (False, False, False, False, False, True),
+    "yingjisha_officer1": (False, True, False, False, False, False),
+    "yingjisha_head": (False, True, False, False, False, False),
+    "wuqia_head": (False, False, True, False, False, False),
+    "wuqia_officer2": (False, False, True, False, False, False),
+    "gov_head": (False, False, False, False, True, False),
+    "bb_officer": (False, False, False, False, False, False),
 }
 
 
@@ -83,6 +90,9 @@ def _instance(session: Session, definition: ProcessDefinition, kind: str) -> Pro
     session.add(instance)
     session.flush()
     session.add_all(InstanceParty(instance_id=instance.id, org_code=org) for org in parties)
+    session.add_all(
+        InstanceReader(instance_id=instance.id, username=name) for name in READERS.get(kind, ())
+    )
     session.flush()
     return instance
 

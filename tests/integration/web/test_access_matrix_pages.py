@@ -20,12 +20,14 @@ from sqlalchemy.orm import sessionmaker
 from engine.cases import instances
 from engine.models import HumanTask
 from engine.models import InstanceParty
+from engine.models import InstanceReader
 from engine.models import ProcessInstance
 from engine.models import User
 from engine.people import accounts
 from tests.integration.web.test_access_matrix import INSTANCE_KINDS
 from tests.integration.web.test_access_matrix import KINDS
 from tests.integration.web.test_access_matrix import MATRIX
+from tests.integration.web.test_access_matrix import READERS
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo
 
@@ -51,6 +53,9 @@ def _shape(session: Session, instance_id: int, kind: str) -> None:
     )
     session.execute(delete(InstanceParty).where(InstanceParty.instance_id == instance_id))
     session.add_all(InstanceParty(instance_id=instance_id, org_code=org) for org in parties)
+    session.add_all(
+        InstanceReader(instance_id=instance_id, username=name) for name in READERS.get(kind, ())
+    )
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engine.cases import instances
+from engine.cases import referrals
 from engine.errors import NotFound
 from engine.models import InstanceStatus
 from engine.people import access
@@ -126,13 +127,6 @@ def suspicion(*, officials: bool = False, urgent: bool = False) -> dict[str, Any
     }
     if urgent:
         data["urgent_reason"] = "当事人有外逃迹象"
-    if officials:
-        data.update(
-            official_person_name="张某",
-            official_person_unit="某乡镇市场监管所",
-            official_person_post="所长",
-            official_conduct_summary="涉嫌收受好处后通风报信",
-        )
     return data
 
 
@@ -489,18 +483,22 @@ def early_detours(session: Session, case: Case) -> None:
         case.id,
         True,
     )
+    # No official's name, unit, post or conduct reaches the ordinary case or the referral's
+    # start: the liaison registers them in the confidential referral (register_clue).
     assert data_of(session, referral.id) == {
         "agency_org": "YJS-SCJG",
         "case_no": CASE_NO,
         "clue_source": "criminal_transfer",
-        "person_name": "张某",
-        "person_unit": "某乡镇市场监管所",
-        "person_post": "所长",
-        "summary": "涉嫌收受好处后通风报信",
         "party_name": START["party_name"],
+        "discovered_at": "2026-03-16T09:00:00+08:00",
     }
     assert access.can_view_instance(session, user(session, "scjg_liaison"), referral)
     assert not access.can_view_instance(session, user(session, "ga_officer"), referral)
+    # The officer who recorded the clue reports it: status page, not the referral itself.
+    finder = user(session, "scjg_officer1")
+    assert referral.started_by_id == finder.id
+    assert not access.can_view_instance(session, finder, referral)
+    assert referrals.is_reporter(finder, referral)
     [register] = open_tasks(session, referral.id)
     assert (register.bpmn_id, register.org_code, register.role) == (
         "register_clue",
@@ -510,7 +508,9 @@ def early_detours(session: Session, case: Case) -> None:
     assert case.data()["discipline_referral"] == {
         "instance_id": referral.id,
         "process_id": "discipline_referral",
+        "started_at": "2026-03-16T01:00:00+00:00",
     }
+    assert not {"official_person_name", "person_name", "person_unit"} & set(case.data())
     assert_deadline(
         case.expect("notify_police_urgently"),
         start="2026-03-16T09:00:00+08:00",

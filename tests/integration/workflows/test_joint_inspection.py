@@ -22,6 +22,7 @@ from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
 from engine.models import Role
+from engine.people import access
 from engine.planning import draws
 from engine.planning.drawing import verify_draw
 from engine.planning.models import DrawKind
@@ -410,13 +411,8 @@ def crime_form(party_code: str) -> dict[str, Any]:
 def misconduct_form(party_code: str) -> dict[str, Any]:
     return {
         "misconduct_ref_no": "YJ-WT-2026-03",
-        "person_name": "李某",
-        "person_post": "安全监管员",
-        "person_unit": "某乡镇",
-        "conduct_type": "neglect_of_duty",
         "misconduct_party_name": "某化工商店",
         "misconduct_party_credit_code": party_code,
-        "misconduct_summary": "长期未履行监管职责",
     }
 
 
@@ -452,6 +448,13 @@ def assert_linked_children(session: Session, instance: ProcessInstance, party_co
     assert (transfer.process_id, transfer.confidential) == ("criminal_transfer", False)
     assert (referral.process_id, referral.confidential) == ("discipline_referral", True)
     assert referral.started_at == WED_0318
+    # The officer who registered the clue (not the inspection's initiator) reports it, and
+    # the referral belongs to that officer's agency: its liaison sees it, the lead's does not.
+    assert referral.started_by_id == user(session, "yj_officer2").id
+    assert referral.started_org == "YJS-YJ"
+    assert access.can_view_instance(session, user(session, "yj_liaison"), referral)
+    assert not access.can_view_instance(session, user(session, "scjg_liaison"), referral)
+    assert not access.can_view_instance(session, user(session, "yj_officer2"), referral)
     assert transfer.started_at == THU_0319
     assert (
         data_of(session, transfer.id).items()
@@ -488,10 +491,11 @@ def assert_referral_data(
             "agency_org": org,
             "clue_source": "inspection",
             "clue_no": "YJ-WT-2026-03",
-            "person_name": "李某",
-            "conduct_type": "neglect_of_duty",
             "party_credit_code": party_code,
         }.items()
+    )
+    assert not {"person_name", "person_unit", "person_post", "conduct_type", "summary"} & set(
+        data_of(session, referral.id)
     )
     register = open_task(session, referral.id, "register_clue")
     assert_routed(register, org, "discipline_liaison", "discipline_liaison")
