@@ -29,6 +29,11 @@ class Settings:
     smtp_port: int = 25
     smtp_sender: str = "xietong@localhost"
     run_scheduler_in_process: bool = True
+    # A login lasts at most session_hours, and ends after session_idle_minutes without a page.
+    session_hours: int = 12
+    session_idle_minutes: int = 60
+    # Send the session cookie only over HTTPS (set it when the site is served over TLS).
+    secure_cookies: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -61,4 +66,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_port=int(env.get("XIETONG_SMTP_PORT", base.smtp_port)),
         smtp_sender=env.get("XIETONG_SMTP_SENDER", base.smtp_sender),
         run_scheduler_in_process=_env_bool(env.get("XIETONG_IN_PROCESS_SCHEDULER"), True),
+        session_hours=int(env.get("XIETONG_SESSION_HOURS", base.session_hours)),
+        session_idle_minutes=int(
+            env.get("XIETONG_SESSION_IDLE_MINUTES", base.session_idle_minutes)
+        ),
+        secure_cookies=_env_bool(env.get("XIETONG_SECURE_COOKIES"), base.secure_cookies),
     )
