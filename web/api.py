@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
+from engine import untrusted
 from engine.cases import inbox
 from engine.cases import instances
 from engine.errors import EngineError
@@ -122,24 +123,41 @@ def _user() -> User:
     return user
 
 
+BAD_TEXT_MESSAGES = {
+    untrusted.NUL: "请求中含有不允许的控制字符（NUL）。",
+    untrusted.SURROGATE: "请求中含有无效的 Unicode 字符（单独的代理项，如 \\ud800）。",
+    untrusted.NONCHARACTER: "请求中含有 Unicode 非字符（如 U+FFFF），不能保存。",
+}
+
+
+def _json_text() -> str:
+    raw = request.get_data(cache=True)
+    if len(raw) > untrusted.MAX_JSON_BYTES:
+        raise ApiError(400, "json_too_large", "JSON 请求体过大（最多 1 MiB）。")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_json", "请求体须为 UTF-8 编码的 JSON。") from exc
+
+
 def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    """The request body as a JSON object, refused (400) before it can hurt the engine."""
+    if not request.is_json:
+        raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。")
+    text = _json_text()
+    if untrusted.json_too_deep(text):
+        message = f"JSON 嵌套层数过多（最多 {untrusted.MAX_JSON_DEPTH} 层）。"
+        raise ApiError(400, "json_too_deep", message)
+    try:
+        body = untrusted.loads_strict(text)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。")
-    if _has_nul(body):
-        raise ApiError(400, "invalid_request", "请求中含有不允许的控制字符（NUL）。")
+    problem = untrusted.value_problem(body)
+    if problem is not None:
+        raise ApiError(400, "invalid_request", BAD_TEXT_MESSAGES[problem])
     return body
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL character anywhere (databases refuse it in text)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def _field(body: Mapping[str, Any], key: str, kind: type, *, required: bool = True) -> Any:
