@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
+from flask import current_app
 from flask import jsonify
 from flask import request
 from flask.blueprints import BlueprintSetupState
@@ -35,6 +36,7 @@ from engine.models import Role
 from engine.models import User
 from engine.people import access
 from web.auth import api_user
+from web.errors import allow_header
 from web.errors import api_body
 from web.errors import status_for
 from web.labels import error_label
@@ -105,7 +107,7 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 400
     message = HTTP_MESSAGES.get(status, HTTP_MESSAGES[400])
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else allow_header(exc)
     return api_body(f"http_{status}", message), status, headers
 
 
@@ -114,6 +116,17 @@ def _require_token() -> ResponseReturnValue | None:
     if request.endpoint in PUBLIC_ENDPOINTS or api_user() is not None:
         return None
     return api_body("unauthorized", HTTP_MESSAGES[401]), 401, {"WWW-Authenticate": "Bearer"}
+
+
+@bp.before_request
+def _options() -> ResponseReturnValue | None:
+    # Flask's automatic answer would also list the catch-all route's methods.
+    if request.method != "OPTIONS":
+        return None
+    methods = _methods_of_path()
+    if not methods:
+        return api_body("not_found", HTTP_MESSAGES[404]), 404
+    return "", 200, {"Allow": ", ".join(methods)}
 
 
 def _user() -> User:
@@ -236,9 +249,35 @@ def _register_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters["any_path"] = AnyPathConverter
 
 
-@bp.route("/<any_path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+CATCH_ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_of_path() -> list[str]:
+    """The methods a real API view (not the catch-all) answers on the request's path."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    methods: set[str] = set()
+    for method in CATCH_ALL_METHODS:
+        try:
+            endpoint, _values = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api.not_found":
+            methods.add(method)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"}) if methods else []
+
+
+@bp.route("/<any_path:unknown>", methods=list(CATCH_ALL_METHODS))
 def not_found(unknown: str) -> ResponseReturnValue:
-    """Unknown /api/v1 paths (and ids that are not integers) answer in the API's error shape."""
+    """Unknown /api/v1 paths (and ids that are not integers) answer in the API's error shape.
+
+    A known path asked with a method it does not answer gets 405 and its `Allow` header.
+    """
+    methods = _methods_of_path()
+    if methods:
+        headers = {"Allow": ", ".join(methods)}
+        return api_body("http_405", HTTP_MESSAGES[405]), 405, headers
     return api_body("not_found", HTTP_MESSAGES[404]), 404
 
 

@@ -67,7 +67,7 @@ def test_requests_without_a_valid_token_get_401(client: FlaskClient, tokens: obj
 
 def test_openapi_document_is_public(client: FlaskClient) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
-    assert document["openapi"].startswith("3.0")
+    assert document["openapi"].startswith("3.1")
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "/tasks/{task_id}/complete" in document["paths"]
 
@@ -300,3 +300,21 @@ def test_a_body_that_is_not_utf8_is_400(api: Any) -> None:
     response = _raw_post(api, "/messages", b'{"name": "\xff\xfe"}')
     assert response.status_code == 400
     assert _is_error(response.get_json(), "invalid_json")
+
+
+def test_an_undeclared_method_is_405_with_the_allowed_methods(
+    api: Any, client: FlaskClient
+) -> None:
+    put = api("admin").client.put("/api/v1/processes", headers=api("admin").headers)
+    assert put.status_code == 405
+    assert put.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert _is_error(put.get_json(), "http_405")
+    options = api("admin").client.options("/api/v1/tasks", headers=api("admin").headers)
+    assert options.headers["Allow"] == "GET, HEAD, OPTIONS"
+    page = client.open("/login", method="TRACE")
+    assert page.status_code == 405
+    assert set(page.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_an_unknown_api_path_is_still_404(api: Any) -> None:
+    assert api("admin").get("/no-such-thing").status_code == 404
