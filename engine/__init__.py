@@ -6,5 +6,6 @@ session; they commit, the engine never does.
 
 One package per domain, lowest layer last (enforced by `lint-imports`, see pyproject.toml):
 `demo`, `commands` → `cases` → `monitoring` → `execution` → `planning` → `deadlines`, `people`
-→ the top-level `models`, `db`, `settings`, `errors`.
+→ the top-level `audit` (the hash-chained audit log), `models`, `db`, `settings`, `errors` and
+`untrusted` (checks on untrusted text and JSON).
 """

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from engine.commands import accounts
+from engine.commands import audit
 from engine.commands import core
 from engine.commands import deadline
 from engine.commands import planning
 
-COMMAND_MODULES = (core, deadline, accounts, planning)
+COMMAND_MODULES = (core, deadline, accounts, planning, audit)
 
 
 def build_parser(extra_modules: Sequence[ModuleType] = ()) -> argparse.ArgumentParser:

@@ -86,6 +86,12 @@ class UnsafeScript(ScriptFailed):
     code = "unsafe_script"
 
 
+class UnstorableData(ScriptFailed):
+    """A script or service produced data the database cannot store (a lone surrogate)."""
+
+    code = "unstorable_data"
+
+
 class DomainRuleViolation(EngineError):
     """A legal rule was broken (team too small, certificate expired, reason missing)."""
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import DDL
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import Date
@@ -23,8 +24,10 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import TypeDecorator
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
@@ -135,6 +138,20 @@ class Certificate(Base):
     valid_until: Mapped[date] = mapped_column(Date)
 
     user: Mapped[User] = relationship(back_populates="certificates")
+
+
+class UserSession(Base):
+    """A browser login: the cookie holds a random id, the table only its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):
@@ -279,7 +296,11 @@ class MessageSubscription(Base):
 
 
 class AuditEvent(Base):
-    """Append-only record of every state change."""
+    """Append-only record of every state change, hash-chained per instance (engine.audit).
+
+    Rows are written only through `engine.audit.append_events`; the ORM refuses to update or
+    delete them, and on PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
 
     __tablename__ = "audit_event"
 
@@ -293,3 +314,38 @@ class AuditEvent(Base):
     data_before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     data_after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # SHA-256 hex of the instance's previous row (None for its first) and of this row.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditLogIsAppendOnly(Exception):
+    """Raised by the ORM on any attempt to change or remove an audit row."""
+
+
+def _refuse_audit_change(_mapper: Mapper[Any], _connection: object, target: AuditEvent) -> None:
+    raise AuditLogIsAppendOnly(f"audit_event {target.id} cannot be changed or deleted")
+
+
+event.listen(AuditEvent, "before_update", _refuse_audit_change)
+event.listen(AuditEvent, "before_delete", _refuse_audit_change)
+
+# PostgreSQL refuses UPDATE, DELETE and TRUNCATE of audit rows, whoever asks; the migration
+# and create_all (tests) both create these.
+AUDIT_APPEND_ONLY_DDL = (
+    """CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING MESSAGE = 'audit_event is append-only: ' || TG_OP || ' refused',
+    ERRCODE = 'insufficient_privilege';
+END
+$$""",
+    """CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event
+FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()""",
+    """CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
+FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()""",
+)
+
+for _statement in AUDIT_APPEND_ONLY_DDL:
+    _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
+    event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))

@@ -36,6 +36,11 @@ class Settings:
     scheduler_standby_poll_seconds: float = 5.0
     # `xietong scheduler` exits with status 1 when the database stays unreachable this long.
     scheduler_give_up_seconds: float = 300.0
+    # A login lasts at most session_hours, and ends after session_idle_minutes without a page.
+    session_hours: int = 12
+    session_idle_minutes: int = 60
+    # Send the session cookie only over HTTPS (set it when the site is served over TLS).
+    secure_cookies: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -80,4 +85,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         scheduler_give_up_seconds=float(
             env.get("XIETONG_SCHEDULER_GIVE_UP_SECONDS", base.scheduler_give_up_seconds)
         ),
+        session_hours=int(env.get("XIETONG_SESSION_HOURS", base.session_hours)),
+        session_idle_minutes=int(
+            env.get("XIETONG_SESSION_IDLE_MINUTES", base.session_idle_minutes)
+        ),
+        secure_cookies=_env_bool(env.get("XIETONG_SECURE_COOKIES"), base.secure_cookies),
     )

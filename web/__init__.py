@@ -20,6 +20,7 @@ from web import auth
 from web import csrf
 from web import errors
 from web import filters
+from web import headers
 from web import instances
 from web import nav
 from web import notifications
@@ -29,10 +30,10 @@ from web import session
 from web import supervision
 from web import tasks
 from web.admin import bp as admin_bp
+from web.session import SETTINGS_KEY
 
 logger = logging.getLogger(__name__)
 
-SETTINGS_KEY = "XIETONG_SETTINGS"
 MAX_ROW_ID = 2**31 - 1
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -61,6 +62,7 @@ def create_app(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
     )
     app.config[SETTINGS_KEY] = settings
@@ -69,6 +71,7 @@ def create_app(
     app.before_request(auth.load_user)
     app.before_request(auth.require_login)
     errors.init_app(app)
+    headers.init_app(app)
     filters.init_app(app)
     nav.init_app(app)
     app.url_value_preprocessor(_reject_impossible_ids)

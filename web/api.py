@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
+from flask import current_app
 from flask import jsonify
 from flask import request
 from flask.blueprints import BlueprintSetupState
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
+from engine import untrusted
 from engine.cases import inbox
 from engine.cases import instances
 from engine.errors import EngineError
@@ -36,6 +38,7 @@ from engine.models import Role
 from engine.models import User
 from engine.people import access
 from web.auth import api_user
+from web.errors import allow_header
 from web.errors import api_body
 from web.errors import status_for
 from web.labels import error_label
@@ -107,7 +110,7 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 400
     message = HTTP_MESSAGES.get(status, HTTP_MESSAGES[400])
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else allow_header(exc)
     return api_body(f"http_{status}", message), status, headers
 
 
@@ -118,6 +121,17 @@ def _require_token() -> ResponseReturnValue | None:
     return api_body("unauthorized", HTTP_MESSAGES[401]), 401, {"WWW-Authenticate": "Bearer"}
 
 
+@bp.before_request
+def _options() -> ResponseReturnValue | None:
+    # Flask's automatic answer would also list the catch-all route's methods.
+    if request.method != "OPTIONS":
+        return None
+    methods = _methods_of_path()
+    if not methods:
+        return api_body("not_found", HTTP_MESSAGES[404]), 404
+    return "", 200, {"Allow": ", ".join(methods)}
+
+
 def _user() -> User:
     user = api_user()
     if user is None:
@@ -125,24 +139,41 @@ def _user() -> User:
     return user
 
 
+BAD_TEXT_MESSAGES = {
+    untrusted.NUL: "请求中含有不允许的控制字符（NUL）。",
+    untrusted.SURROGATE: "请求中含有无效的 Unicode 字符（单独的代理项，如 \\ud800）。",
+    untrusted.NONCHARACTER: "请求中含有 Unicode 非字符（如 U+FFFF），不能保存。",
+}
+
+
+def _json_text() -> str:
+    raw = request.get_data(cache=True)
+    if len(raw) > untrusted.MAX_JSON_BYTES:
+        raise ApiError(400, "json_too_large", "JSON 请求体过大（最多 1 MiB）。")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_json", "请求体须为 UTF-8 编码的 JSON。") from exc
+
+
 def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    """The request body as a JSON object, refused (400) before it can hurt the engine."""
+    if not request.is_json:
+        raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。")
+    text = _json_text()
+    if untrusted.json_too_deep(text):
+        message = f"JSON 嵌套层数过多（最多 {untrusted.MAX_JSON_DEPTH} 层）。"
+        raise ApiError(400, "json_too_deep", message)
+    try:
+        body = untrusted.loads_strict(text)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "请求体须为 JSON 对象。")
-    if _has_nul(body):
-        raise ApiError(400, "invalid_request", "请求中含有不允许的控制字符（NUL）。")
+    problem = untrusted.value_problem(body)
+    if problem is not None:
+        raise ApiError(400, "invalid_request", BAD_TEXT_MESSAGES[problem])
     return body
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL character anywhere (databases refuse it in text)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def _field(body: Mapping[str, Any], key: str, kind: type, *, required: bool = True) -> Any:
@@ -221,9 +252,35 @@ def _register_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters["any_path"] = AnyPathConverter
 
 
-@bp.route("/<any_path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+CATCH_ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_of_path() -> list[str]:
+    """The methods a real API view (not the catch-all) answers on the request's path."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    methods: set[str] = set()
+    for method in CATCH_ALL_METHODS:
+        try:
+            endpoint, _values = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api.not_found":
+            methods.add(method)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"}) if methods else []
+
+
+@bp.route("/<any_path:unknown>", methods=list(CATCH_ALL_METHODS))
 def not_found(unknown: str) -> ResponseReturnValue:
-    """Unknown /api/v1 paths (and ids that are not integers) answer in the API's error shape."""
+    """Unknown /api/v1 paths (and ids that are not integers) answer in the API's error shape.
+
+    A known path asked with a method it does not answer gets 405 and its `Allow` header.
+    """
+    methods = _methods_of_path()
+    if methods:
+        headers = {"Allow": ", ".join(methods)}
+        return api_body("http_405", HTTP_MESSAGES[405]), 405, headers
     return api_body("not_found", HTTP_MESSAGES[404]), 404
 
 

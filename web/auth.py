@@ -31,12 +31,15 @@ from engine.errors import InvalidTaskData
 from engine.models import Role
 from engine.models import User
 from engine.people import accounts
+from engine.people import sessions
 from web.csrf import new_csrf_token
 from web.labels import error_label
 from web.labels import field_errors
 from web.labels import message
 from web.nav import has_home_page
 from web.nav import home_url
+from web.redirects import safe_next_path
+from web.session import app_settings
 from web.session import get_session
 
 bp = Blueprint("auth", __name__)
@@ -44,7 +47,8 @@ bp = Blueprint("auth", __name__)
 # planning.verify: anyone may replay a random draw (双随机、一公开).
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_submit", "static", "planning.verify"})
 PUBLIC_BLUEPRINTS = frozenset({"api"})
-SESSION_USER_KEY = "user_id"
+# The cookie holds only the random id of a server-side session (engine.people.sessions).
+SESSION_ID_KEY = "sid"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,16 +60,30 @@ def current_user() -> User | None:
 
 
 def load_user() -> None:
-    """Put the session's user (if still active) on `g.user` before each request."""
+    """Put the user of a live server-side session on `g.user` before each request."""
     g.user = None
-    user_id = session.get(SESSION_USER_KEY)
-    if user_id is None or request.endpoint == "static":
+    session_id = session.get(SESSION_ID_KEY)
+    if not isinstance(session_id, str) or request.endpoint == "static":
         return
-    user = get_session().get(User, user_id)
-    if user is None or not user.active:
-        session.pop(SESSION_USER_KEY, None)
+    db = get_session()
+    user = sessions.find_session_user(
+        db, session_id, now=datetime.now(UTC), settings=app_settings()
+    )
+    db.commit()  # keeps the session's last-seen time
+    if user is None:
+        session.clear()
         return
     g.user = user
+
+
+def _start_login(user: User) -> None:
+    """A fresh cookie (new CSRF token) bound to a new server-side session of the user."""
+    session_id = sessions.start_session(
+        get_session(), user, now=datetime.now(UTC), settings=app_settings()
+    )
+    session.clear()
+    session[SESSION_ID_KEY] = session_id
+    new_csrf_token()
 
 
 def require_login() -> Response | None:
@@ -121,10 +139,8 @@ def api_user() -> User | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return home_url()
+    """Only same-site paths are followed after login (no open redirect); else the inbox."""
+    return safe_next_path(target) or home_url()
 
 
 @bp.get("/login")
@@ -148,15 +164,18 @@ def login_submit() -> str | Response:
         return render_template(
             "auth/login.html", next=request.form.get("next", ""), username=username
         )
+    _start_login(user)
     db.commit()
-    session.clear()
-    session[SESSION_USER_KEY] = user.id
-    new_csrf_token()
     return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """End every session of the user (all browsers), not only this cookie."""
+    user = current_user()
+    if user is not None:
+        sessions.end_user_sessions(get_session(), user.id, now=datetime.now(UTC))
+        get_session().commit()
     session.clear()
     flash(message("logged_out"), "info")
     return redirect(url_for("auth.login"))
@@ -189,6 +208,7 @@ def password_submit() -> tuple[str, int] | Response:
             errors = field_errors(["new_password"])
     if errors:
         return render_template("auth/password.html", errors=errors), 400
+    _start_login(user)  # set_password ended every session, this one included
     get_session().commit()
     flash(message("password_changed"), "success")
     return redirect(home_url())

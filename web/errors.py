@@ -96,6 +96,11 @@ def _error_page(status: int, message: str) -> tuple[str, int]:
     return render_template(template, status=status, message=message), status
 
 
+def allow_header(exc: HTTPException) -> dict[str, str]:
+    """The `Allow` header a 405 must carry (RFC 9110), empty for other errors."""
+    return {name: value for name, value in exc.get_headers() if name == "Allow"}
+
+
 def handle_http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     if status == 400 and exc.description == "csrf_failed":
@@ -103,8 +108,8 @@ def handle_http_error(exc: HTTPException) -> Any:
     else:
         message = HTTP_ERROR_LABELS.get(status, HTTP_ERROR_LABELS[400])
     if _is_api():
-        return api_error(f"http_{status}", message, status)
-    return _error_page(status, message)
+        return (*api_error(f"http_{status}", message, status), allow_header(exc))
+    return (*_error_page(status, message), allow_header(exc))
 
 
 def handle_internal_error(exc: InternalServerError) -> Any:

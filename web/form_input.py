@@ -6,7 +6,6 @@ Browsers post strings; `coerce_form` turns them into the JSON types the schema a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from engine import untrusted
 from web.form_schema import CHOICES
 from web.form_schema import CHOICES_SUFFIX
 from web.form_schema import KEY
@@ -159,7 +159,9 @@ def _coerce_value(prop: Schema, widget: str, raw: DisplayValue) -> Any:
         items = prop.get("items") or {}
         return [_parse_scalar(items, line.strip()) for line in text.splitlines() if line.strip()]
     if widget == "json":
-        return json.loads(text)
+        if untrusted.json_too_deep(text):
+            raise ValueError("JSON nested too deeply")
+        return untrusted.loads_strict(text)
     return _parse_scalar(prop, text)
 
 

@@ -1,4 +1,4 @@
-"""The hand-written OpenAPI 3.0 document of the /api/v1 JSON API (served by web.api).
+"""The hand-written OpenAPI 3.1 document of the /api/v1 JSON API (served by web.api).
 
 Keep it in step with web/api.py: tests/integration/web/test_schemathesis.py checks every
 response against it.
@@ -38,8 +38,29 @@ def _errors(*statuses: str) -> dict[str, dict[str, Any]]:
 
 
 ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}
-TIMESTAMP = {"type": "string", "format": "date-time", "nullable": True}
+TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 DATA = {"type": "object", "additionalProperties": True, "description": "流程数据（各字段见表单）"}
+# What the API refuses with 400 (engine.untrusted): NUL, lone surrogates, non-characters.
+SAFE_TEXT_PATTERN = "^[^\\u0000\\ud800-\\udfff\\ufdd0-\\ufdef\\ufffe\\uffff]*$"
+SAFE_TEXT = {"type": "string", "pattern": SAFE_TEXT_PATTERN}
+INPUT_RULES = (
+    "请求体最大 1 MiB、嵌套最多 32 层；文本（含字段名）不得含 NUL、单独的代理项或 Unicode 非字符，"
+    "数字不得为 NaN 或 Infinity，否则回答 400。"
+)
+
+
+# Request bodies may carry other members: they are ignored, but checked like the rest.
+ANY_OTHER_MEMBERS = {"propertyNames": SAFE_TEXT, "additionalProperties": _ref("JsonValue")}
+
+
+def _input_object(description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "propertyNames": SAFE_TEXT,
+        "additionalProperties": _ref("JsonValue"),
+        "description": f"{description}。{INPUT_RULES}",
+    }
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -60,8 +81,8 @@ SCHEMAS: dict[str, Any] = {
         "required": ["file", "line", "element", "message"],
         "properties": {
             "file": {"type": "string"},
-            "line": {"type": "integer", "nullable": True},
-            "element": {"type": "string", "nullable": True},
+            "line": {"type": ["integer", "null"]},
+            "element": {"type": ["string", "null"]},
             "message": {"type": "string"},
         },
     },
@@ -110,8 +131,7 @@ SCHEMAS: dict[str, Any] = {
             "confidential": {"type": "boolean"},
             "startable": {"type": "boolean", "description": "调用者能否发起"},
             "start_form": {
-                "type": "object",
-                "nullable": True,
+                "type": ["object", "null"],
                 "additionalProperties": True,
                 "description": "发起表单（JSON Schema）",
             },
@@ -126,7 +146,7 @@ SCHEMAS: dict[str, Any] = {
             "process_id": {"type": "string"},
             "bpmn_id": {"type": "string"},
             "name": {"type": "string"},
-            "lane": {"type": "string", "nullable": True},
+            "lane": {"type": ["string", "null"]},
             "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
             "due_at": TIMESTAMP,
             "deadline_warnings": {
@@ -154,23 +174,42 @@ SCHEMAS: dict[str, Any] = {
             "tasks": {"type": "array", "items": _ref("Task")},
         },
     },
+    "JsonValue": {
+        "anyOf": [
+            {"type": "null"},
+            SAFE_TEXT,
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "array", "items": _ref("JsonValue")},
+            {
+                "type": "object",
+                "propertyNames": SAFE_TEXT,
+                "additionalProperties": _ref("JsonValue"),
+            },
+        ],
+    },
     "StartInstance": {
+        **ANY_OTHER_MEMBERS,
         "type": "object",
         "required": ["process_id"],
-        "properties": {"process_id": {"type": "string"}, "data": DATA},
+        "properties": {
+            "process_id": SAFE_TEXT,
+            "data": _input_object("发起表单的数据（各字段见表单）"),
+        },
     },
-    "CompleteTask": {"type": "object", "properties": {"data": DATA}},
+    "CompleteTask": {
+        **ANY_OTHER_MEMBERS,
+        "type": "object",
+        "properties": {"data": _input_object("任务表单的数据（各字段见表单）")},
+    },
     "Message": {
+        **ANY_OTHER_MEMBERS,
         "type": "object",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "description": "BPMN 消息名称"},
-            "correlation": {
-                "type": "object",
-                "additionalProperties": True,
-                "description": '关联字段，如 {"case_no": "X"}',
-            },
-            "payload": {"type": "object", "additionalProperties": True},
+            "name": {**SAFE_TEXT, "description": "BPMN 消息名称"},
+            "correlation": _input_object('关联字段，如 {"case_no": "X"}'),
+            "payload": _input_object("消息内容"),
         },
     },
     "Delivered": {
@@ -299,9 +338,9 @@ PATHS: dict[str, Any] = {
 
 
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.0 document of /api/v1 (a fresh copy each call)."""
+    """The OpenAPI 3.1 document of /api/v1 (a fresh copy each call)."""
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "英吉沙县行政执法协同平台 API",
             "version": "1.0.0",

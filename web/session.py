@@ -1,4 +1,4 @@
-"""One SQLAlchemy Session per request, opened on first use and closed on teardown.
+"""One SQLAlchemy Session per request, opened on first use and closed on teardown; settings.
 
 Closing rolls back whatever the view did not commit; a state-changing view commits once,
 after its engine call returns.
@@ -12,7 +12,16 @@ from flask import g
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine.settings import Settings
+
 EXTENSION_KEY = "xietong.session_factory"
+SETTINGS_KEY = "XIETONG_SETTINGS"
+
+
+def app_settings() -> Settings:
+    """The settings the application was created with."""
+    settings: Settings = current_app.config[SETTINGS_KEY]
+    return settings
 
 
 def init_app(app: Flask, factory: sessionmaker[Session]) -> None:

@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import untrusted
 from engine.errors import InvalidTaskData
 from engine.execution.script_api import LEGAL_TZ
 from engine.execution.script_api import SCRIPT_API
@@ -116,7 +117,7 @@ def validate_submission(
         cleaned[key] = now.astimezone(LEGAL_TZ).replace(second=0, microsecond=0).isoformat()
     errors = _unknown_fields(schema, cleaned)
     errors.update({k: "字段名与系统函数同名" for k in cleaned if k in SCRIPT_API})
-    errors.update({k: "不能包含控制字符 NUL" for k, v in cleaned.items() if _has_nul(v)})
+    errors.update(_bad_text_errors(cleaned))
     errors.update(_schema_errors(schema, cleaned))
     if not errors:
         errors.update(_team_errors(session, schema, cleaned, {**(context or {}), **cleaned}, now))
@@ -129,15 +130,21 @@ def validate_submission(
     return cleaned
 
 
-def _has_nul(value: Any) -> bool:
-    # PostgreSQL refuses NUL in text; refuse it at the form instead of failing at commit.
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+BAD_TEXT_MESSAGES = {
+    untrusted.NUL: "不能包含控制字符 NUL",
+    untrusted.SURROGATE: "含有无效的 Unicode 字符",
+    untrusted.NONCHARACTER: "含有 Unicode 非字符(如 U+FFFF)",
+}
+
+
+def _bad_text_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    # Databases refuse NUL and cannot encode lone surrogates: refuse them here, not at commit.
+    errors: dict[str, str] = {}
+    for key, value in data.items():
+        problem = untrusted.value_problem({key: value})
+        if problem is not None:
+            errors[key] = BAD_TEXT_MESSAGES[problem]
+    return errors
 
 
 def _resolve(ref: Any, data: Mapping[str, Any]) -> Any:

@@ -11,11 +11,11 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.errors import Conflict
 from engine.errors import NotAllowed
 from engine.errors import NotFound
 from engine.execution.script_api import LEGAL_TZ
-from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import Role
 from engine.models import TaskStatus
@@ -87,6 +87,11 @@ def task_light(task: HumanTask, now: datetime) -> str:
 
 
 def _open_task(session: Session, task_id: int) -> HumanTask:
+    # The instance first, then the task: the order a step takes them in (no deadlock), and
+    # the instance lock is the one an audit chain append needs.
+    instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+    if instance_id is not None:
+        audit.lock_chain(session, instance_id)
     task = session.get(HumanTask, task_id, with_for_update=True, populate_existing=True)
     if task is None:
         raise NotFound(f"task {task_id} not found")
@@ -98,17 +103,16 @@ def _open_task(session: Session, task_id: int) -> HumanTask:
 def _log(
     session: Session, task: HumanTask, user: User, kind: str, detail: dict[str, object]
 ) -> None:
-    session.add(
-        AuditEvent(
-            instance_id=task.instance_id,
-            task_guid=task.guid,
-            bpmn_id=task.bpmn_id,
-            kind=kind,
-            actor=user.username,
-            at=datetime.now(UTC),
-            detail={"task_id": task.id, **detail},
-        )
+    row = audit.event_row(
+        instance_id=task.instance_id,
+        task_guid=task.guid,
+        bpmn_id=task.bpmn_id,
+        kind=kind,
+        actor=user.username,
+        at=datetime.now(UTC),
+        detail={"task_id": task.id, **detail},
     )
+    audit.append_events(session, [row])
 
 
 def claim_task(session: Session, *, task_id: int, user: User) -> HumanTask:

@@ -21,13 +21,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
 from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy import Table
-from sqlalchemy import insert
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from engine.audit import append_events
+from engine.audit import event_row
 from engine.deadlines.tasks import DeadlineService
 from engine.execution.bundles import ParsedDefinition
-from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import InstanceStatus
@@ -43,7 +43,6 @@ from engine.settings import Settings
 logger = logging.getLogger(__name__)
 
 # Core tables for the projection writes: no identity-map bookkeeping on the hot path.
-AUDIT_TABLE = cast(Table, AuditEvent.__table__)
 HUMAN_TASK_TABLE = cast(Table, HumanTask.__table__)
 TIMER_TABLE = cast(Table, TimerProjection.__table__)
 SUBSCRIPTION_TABLE = cast(Table, MessageSubscription.__table__)
@@ -76,46 +75,24 @@ def audit_event(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    return AuditEvent(
+) -> dict[str, Any]:
+    """An audit row of the step, written by `insert_audit` at the end of the step."""
+    return event_row(
         instance_id=step.instance.id,
         task_guid=str(task.id) if task is not None else None,
         bpmn_id=task.task_spec.bpmn_id if task is not None else None,
         kind=kind,
         actor=step.actor,
         at=step.now,
-        data_before=_jsonable(before),
-        data_after=_jsonable(after),
-        detail=_jsonable(detail),
+        data_before=before,
+        data_after=after,
+        detail=detail,
     )
 
 
-def _audit_row(event: AuditEvent) -> dict[str, Any]:
-    columns = (
-        "instance_id",
-        "task_guid",
-        "bpmn_id",
-        "kind",
-        "actor",
-        "at",
-        "data_before",
-        "data_after",
-        "detail",
-    )
-    return {name: getattr(event, name) for name in columns}
-
-
-def insert_audit(session: Session, events: list[AuditEvent]) -> None:
-    """Write the step's audit events in one INSERT (none when there are none)."""
-    if events:
-        session.execute(insert(AUDIT_TABLE), [_audit_row(e) for e in events])
-
-
-def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    result: dict[str, Any] = json.loads(json.dumps(value, default=str, ensure_ascii=False))
-    return result
+def insert_audit(session: Session, events: list[dict[str, Any]]) -> None:
+    """Chain and write the step's audit rows in one INSERT (none when there are none)."""
+    append_events(session, events)
 
 
 def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:

@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.exceptions import WorkflowException as SpiffWorkflowError
 from SpiffWorkflow.task import Task as SpiffTask
 
+from engine.errors import UnstorableData
 from engine.execution.bundles import ParsedDefinition
 from engine.execution.projections import audit_event
 from engine.execution.projections import current_waits
@@ -29,6 +30,7 @@ from engine.execution.step import workflow_of
 from engine.execution.store import SERIALIZER_VERSION
 from engine.execution.store import dump_state
 from engine.models import InstanceStatus
+from engine.untrusted import is_storable
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +83,10 @@ def save(step: Step) -> None:
     """Write state, status and every projection of the instance (one flush)."""
     workflow = workflow_of(step)
     instance = step.instance
-    instance.state_json = dump_state(workflow, step.parsed.dialect)
+    state_json = dump_state(workflow, step.parsed.dialect)
+    if not is_storable(state_json):
+        raise UnstorableData(f"instance {instance.id} state holds text that is not valid UTF-8")
+    instance.state_json = state_json
     instance.serializer_version = SERIALIZER_VERSION
     instance.updated_at = step.now
     ready = ready_human_tasks(workflow)

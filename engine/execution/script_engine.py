@@ -14,12 +14,14 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine as SpiffScriptEn
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment as SpiffEnvironment
 from SpiffWorkflow.task import Task as SpiffTask
 
+from engine.errors import UnstorableData
 from engine.execution.sandbox import bounded_range
 from engine.execution.sandbox import check_source
 from engine.execution.sandbox import run_with_budget
 from engine.execution.script_api import SAFE_BUILTINS
 from engine.execution.script_api import SCRIPT_API
 from engine.execution.script_api import step_time
+from engine.untrusted import is_storable
 
 ServiceCall = Callable[[str, dict[str, Any]], Any]
 
@@ -45,12 +47,22 @@ class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
     def execute(self, script: str, context: Any, external_context: Any = None) -> Any:
         check_source(script, "exec")
         parent = super().execute
+        before = dict(context)
         with step_time(self.now):
-            return run_with_budget(lambda: parent(script, context, external_context), self.budget)
+            result = run_with_budget(lambda: parent(script, context, external_context), self.budget)
+        if not is_storable(context):
+            # Put the task's data back, so the failed task (and the instance) can be saved.
+            context.clear()
+            context.update(before)
+            raise UnstorableData("the script produced text that cannot be stored as UTF-8")
+        return result
 
     def call_service(self, context: Any, **kwargs: Any) -> str:
         params = {k: v["value"] for k, v in kwargs["operation_params"].items()}
-        return json.dumps(self.services(kwargs["operation_name"], params), ensure_ascii=False)
+        result = json.dumps(self.services(kwargs["operation_name"], params), ensure_ascii=False)
+        if not is_storable(result):
+            raise UnstorableData("the service returned text that cannot be stored as UTF-8")
+        return result
 
 
 class GuardedScriptEngine(SpiffScriptEngine):  # type: ignore[misc]

@@ -14,7 +14,6 @@ from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy.orm import Session
 
 from engine.execution.bundles import ParsedDefinition
-from engine.models import AuditEvent
 from engine.models import ProcessInstance
 from engine.settings import Settings
 
@@ -31,7 +30,7 @@ class Step:
     actor: str
     now: datetime
     workflow: SpiffWorkflow | None = None
-    audit: list[AuditEvent] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
     ready_before: set[str] = field(default_factory=set)
     completed_guids: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     error: dict[str, Any] | None = None

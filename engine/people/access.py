@@ -16,6 +16,9 @@ Inactive users see nothing. `visible_instances` and `can_view_instance` share on
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import and_
@@ -26,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.errors import NotFound
-from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import InstanceReader
@@ -108,15 +111,15 @@ def record_confidential_read(session: Session, user: User, instance: ProcessInst
     """Audit that the user read a confidential instance (no-op for other instances)."""
     if not instance.confidential:
         return
-    session.add(
-        AuditEvent(
-            instance_id=instance.id,
-            kind=CONFIDENTIAL_READ,
-            actor=user.username,
-            detail={"user_id": user.id, "org_code": user.org_code, "role": str(user.role)},
-        )
+    audit.lock_chain(session, instance.id)
+    row = audit.event_row(
+        instance_id=instance.id,
+        kind=CONFIDENTIAL_READ,
+        actor=user.username,
+        at=datetime.now(UTC),
+        detail={"user_id": user.id, "org_code": user.org_code, "role": str(user.role)},
     )
-    session.flush()
+    audit.append_events(session, [row])
 
 
 def get_visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:

@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 from collections.abc import Sequence
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -33,6 +34,7 @@ from engine.models import Organization
 from engine.models import OrgType
 from engine.models import Role
 from engine.models import User
+from engine.people import sessions
 
 logger = logging.getLogger(__name__)
 
@@ -208,9 +210,14 @@ def list_users(session: Session, *, org_code: str | None = None) -> list[User]:
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    """Replace the password and lift any login lock; raises InvalidTaskData if too short."""
+    """Replace the password, lift any login lock and end every session of the user.
+
+    Raises:
+        InvalidTaskData: the password is too short.
+    """
     user.password_hash = hash_password(password)
     unlock(session, user)
+    sessions.end_user_sessions(session, user.id, now=datetime.now(UTC))
 
 
 def unlock(session: Session, user: User) -> None:
@@ -222,6 +229,8 @@ def unlock(session: Session, user: User) -> None:
 def set_active(session: Session, user: User, active: bool) -> None:
     """Activate or deactivate; an inactive user can neither log in nor use API tokens."""
     user.active = active
+    if not active:
+        sessions.end_user_sessions(session, user.id, now=datetime.now(UTC))
     session.flush()
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,10 @@ from sqlalchemy import create_engine
 from sqlalchemy import make_url
 from sqlalchemy import text
 
+from engine import audit
 from engine import migrate
 from engine.db import make_engine
+from engine.db import make_session_factory
 from engine.model_registry import metadata
 from engine.settings import Settings
 
@@ -61,3 +66,27 @@ def test_upgrade_twice_changes_nothing(empty_database_url: str) -> None:
     assert (
         version == ScriptDirectory.from_config(migrate.alembic_config(settings)).get_current_head()
     )
+
+
+def test_the_upgrade_chains_existing_audit_rows(empty_database_url: str) -> None:
+    settings = Settings(database_url=empty_database_url)
+    migrate.upgrade(settings, "0001")
+    engine = make_engine(settings)
+    with engine.begin() as connection:
+        for n in range(3):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_event (kind, actor, at, detail) "
+                    "VALUES ('note', 'admin', :at, :detail)"
+                ),
+                {"at": datetime(2026, 3, 2, 1, n, tzinfo=UTC), "detail": json.dumps({"n": n})},
+            )
+    migrate.upgrade(settings)
+    with make_session_factory(engine).begin() as session:
+        report = audit.verify(session)
+        hashes = list(session.scalars(text("SELECT prev_hash FROM audit_event ORDER BY id")))
+    engine.dispose()
+    assert report.rows == 3
+    assert report.broken is None
+    assert hashes[0] is None
+    assert all(hashes[1:])

@@ -195,3 +195,12 @@ def test_nul_characters_are_a_field_error() -> None:
         {"decision": "approve", "days": 1, "found_on": "2026-03-01", "reason": "a\x00"}
     )
     assert errors == {"reason": "不能包含控制字符 NUL"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("a\uffff", "含有 Unicode 非字符(如 U+FFFF)"), ("\ud800", "含有无效的 Unicode 字符")],
+)
+def test_noncharacters_and_lone_surrogates_are_a_field_error(text: str, message: str) -> None:
+    errors = _errors({"decision": "approve", "days": 1, "found_on": "2026-03-01", "reason": text})
+    assert errors == {"reason": message}

@@ -1,4 +1,5 @@
-"""A task completion costs a fixed handful of statements: the lock, state, projections, audit."""
+"""A task completion costs a fixed handful of statements: the lock, state, projections, audit
+chain head and audit rows."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _summary(statement: str) -> str:
     return " ".join(words[:3])
 
 
-def test_completing_a_task_that_opens_the_next_one_costs_five_statements(
+def test_completing_a_task_that_opens_the_next_one_costs_six_statements(
     session: Session, officer: User, settings: Settings, clock: Clock
 ) -> None:
     deploy_fixture(session, "seq_gateway")
@@ -75,5 +76,6 @@ def test_completing_a_task_that_opens_the_next_one_costs_five_statements(
         "UPDATE process_instance",
         "UPDATE human_task",
         "INSERT human_task",
+        "SELECT audit_event",  # the instance's last audit hash, to chain the new rows
         "INSERT audit_event",
     ]

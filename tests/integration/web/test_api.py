@@ -67,7 +67,7 @@ def test_requests_without_a_valid_token_get_401(client: FlaskClient, tokens: obj
 
 def test_openapi_document_is_public(client: FlaskClient) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
-    assert document["openapi"].startswith("3.0")
+    assert document["openapi"].startswith("3.1")
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "/tasks/{task_id}/complete" in document["paths"]
 
@@ -232,3 +232,89 @@ def test_nul_characters_are_refused_with_400_not_a_database_error(api: Any) -> N
         "/messages", json={"name": "x", "correlation": {"case_no": "a\x00b"}, "payload": {}}
     )
     assert nested.status_code == 400
+
+
+def _raw_post(api: Any, path: str, body: bytes) -> Any:
+    return api("admin").post(path, data=body, headers={"Content-Type": "application/json"})
+
+
+def test_json_nested_100000_deep_is_400_not_a_recursion_error(api: Any) -> None:
+    deep = b'{"process_id": "x", "data": {"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    response = _raw_post(api, "/instances", deep)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert _is_error(body, "json_too_deep")
+    assert "嵌套层数过多" in body["message"]
+
+
+def test_json_depth_just_under_the_limit_is_read(api: Any) -> None:
+    nested = b'{"name": "x", "payload": {"a": ' + b"[" * 30 + b"]" * 30 + b"}}"
+    response = _raw_post(api, "/messages", nested)
+    assert response.get_json()["code"] == "not_found"  # read, and no instance waits for x
+
+
+def test_brackets_inside_strings_do_not_count_as_depth(api: Any) -> None:
+    text = '{"name": "x", "payload": {"note": "' + "[{" * 1000 + '\\"]"}}'
+    response = _raw_post(api, "/messages", text.encode())
+    assert response.get_json()["code"] == "not_found"
+
+
+def test_a_json_body_over_one_mebibyte_is_400(api: Any) -> None:
+    big = b'{"name": "x", "payload": {"note": "' + b"a" * (1024 * 1024) + b'"}}'
+    response = _raw_post(api, "/messages", big)
+    assert response.status_code == 400
+    assert _is_error(response.get_json(), "json_too_large")
+
+
+@pytest.mark.parametrize(
+    ("fragment", "message"),
+    [
+        (b'"\\ud800"', "代理项"),
+        (b'"a\\udfffb"', "代理项"),
+        (b'"\\uffff"', "非字符"),
+        ('"\ufdd0"'.encode(), "非字符"),
+        (b'"\\u0000"', "NUL"),
+    ],
+)
+def test_lone_surrogates_and_noncharacters_are_400(api: Any, fragment: bytes, message: str) -> None:
+    for body in (
+        b'{"process_id": ' + fragment + b', "data": {}}',
+        b'{"name": "x", "payload": {"k": [' + fragment + b"]}}",
+        b'{"name": "x", "payload": {' + fragment + b": 1}}",
+    ):
+        path = "/instances" if b"process_id" in body else "/messages"
+        response = _raw_post(api, path, body)
+        assert response.status_code == 400, body
+        assert _is_error(response.get_json(), "invalid_request")
+        assert message in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_400(api: Any, constant: bytes) -> None:
+    response = _raw_post(api, "/messages", b'{"name": "x", "payload": {"n": ' + constant + b"}}")
+    assert response.status_code == 400
+    assert _is_error(response.get_json(), "invalid_json")
+
+
+def test_a_body_that_is_not_utf8_is_400(api: Any) -> None:
+    response = _raw_post(api, "/messages", b'{"name": "\xff\xfe"}')
+    assert response.status_code == 400
+    assert _is_error(response.get_json(), "invalid_json")
+
+
+def test_an_undeclared_method_is_405_with_the_allowed_methods(
+    api: Any, client: FlaskClient
+) -> None:
+    put = api("admin").client.put("/api/v1/processes", headers=api("admin").headers)
+    assert put.status_code == 405
+    assert put.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert _is_error(put.get_json(), "http_405")
+    options = api("admin").client.options("/api/v1/tasks", headers=api("admin").headers)
+    assert options.headers["Allow"] == "GET, HEAD, OPTIONS"
+    page = client.open("/login", method="TRACE")
+    assert page.status_code == 405
+    assert set(page.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_an_unknown_api_path_is_still_404(api: Any) -> None:
+    assert api("admin").get("/no-such-thing").status_code == 404
