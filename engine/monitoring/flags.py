@@ -141,19 +141,21 @@ def deadline_reason(task: HumanTask, kind: FlagKind) -> str:
 
 
 def _deadline_candidates(session: Session, now: datetime) -> list[tuple[int, FlagKind]]:
-    def flagged(*kinds: FlagKind) -> Any:
-        return exists().where(Flag.task_id == HumanTask.id, Flag.kind.in_(kinds))
+    # A flag counts for the task's current moment only: when a recomputed deadline moves
+    # due_at or warn_at, the old flag is cleared and the new moment gets a flag of its own.
+    def flagged(kind: FlagKind, moment: Any) -> Any:
+        return exists().where(Flag.task_id == HumanTask.id, Flag.kind == kind, Flag.since == moment)
 
     base = (
         select(HumanTask.id)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .where(HumanTask.status == TaskStatus.OPEN, ProcessInstance.status.not_in(FINISHED))
     )
-    red = base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED))
+    red = base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED, HumanTask.due_at))
     yellow = base.where(
         HumanTask.warn_at <= now,
         or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now),
-        ~flagged(FlagKind.YELLOW, FlagKind.RED),
+        ~flagged(FlagKind.YELLOW, HumanTask.warn_at),
     )
     found = [(task_id, FlagKind.RED) for task_id in session.scalars(red.order_by(HumanTask.id))]
     found += [
@@ -168,6 +170,7 @@ def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: da
         return False
     since = task.due_at if kind == FlagKind.RED else task.warn_at
     assert since is not None  # noqa: S101 - the candidate query required it
+    moment = since.astimezone(UTC).isoformat()
     row = {
         "instance_id": task.instance_id,
         "task_id": task.id,
@@ -176,7 +179,7 @@ def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: da
         "since": since,
         "raised_at": now,
         "level": Level.HANDLER,
-        "dedupe_key": f"{kind}:{task.instance_id}:task-{task.id}",
+        "dedupe_key": f"{kind}:{task.instance_id}:task-{task.id}:{moment}",
     }
     new_ids = notifications.insert_new(session, Flag, [row], ["dedupe_key"])
     if not new_ids:
@@ -415,10 +418,38 @@ def update_stall_flags(factory: sessionmaker[Session], now: datetime, settings: 
 # ---- clearing -------------------------------------------------------------------------------
 
 
+def _stale_deadline_flags(now: datetime) -> Any:
+    """Open deadline flags whose task's current deadline no longer justifies them."""
+    not_overdue = exists().where(
+        HumanTask.id == Flag.task_id, or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now)
+    )
+    not_warned = exists().where(
+        HumanTask.id == Flag.task_id, or_(HumanTask.warn_at.is_(None), HumanTask.warn_at > now)
+    )
+    return or_(
+        (Flag.kind == FlagKind.RED) & not_overdue, (Flag.kind == FlagKind.YELLOW) & not_warned
+    )
+
+
+def clear_stale_deadline_flags(session: Session, now: datetime) -> int:
+    """Clear red flags of tasks no longer overdue and yellow ones not yet due to warn.
+
+    That happens when a calendar change recomputed the task's deadline. Returns how many.
+    """
+    result = session.execute(
+        update(Flag)
+        .where(Flag.cleared_at.is_(None), _stale_deadline_flags(now))
+        .values(cleared_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def clear_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
     """Clear flags whose task closed, whose instance finished, or (stalls) that progressed.
 
-    Returns how many flags were cleared.
+    Deadline flags also clear when a recomputed deadline no longer justifies them. Returns how
+    many flags were cleared.
     """
     still_open = Flag.cleared_at.is_(None)
     finished = exists().where(
@@ -440,6 +471,7 @@ def clear_flags(factory: sessionmaker[Session], now: datetime, settings: Setting
                 statement.values(cleared_at=now).execution_options(synchronize_session=False)
             )
             cleared += result.rowcount  # type: ignore[attr-defined]
+        cleared += clear_stale_deadline_flags(session, now)
     return cleared
 
 
