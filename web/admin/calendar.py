@@ -92,6 +92,7 @@ def render_page(
         year=year,
         overrides=calendar.list_overrides(session, year),
         year_rows={r: calendar.find_year(session, year, r) for r in REGIONS},
+        package_year=calendar.package_covers(year),
         regions=REGIONS,
         kinds=KINDS,
         origins=ORIGINS,
