@@ -16,6 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from engine.db import make_engine
+from engine.db import make_session_factory
+from engine.demo.accounts import seed_demo_accounts
+from engine.execution import definitions
+from engine.settings import Settings
+from tests.integration.workflows import test_criminal_transfer as transfer
+from tests.integration.workflows.support import assert_deadline
+from tests.integration.workflows.support import day_end
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "engine" / "deadlines" / "data" / "xinjiang_holidays.json"
 
@@ -102,6 +111,50 @@ def test_periods_across_the_2026_xinjiang_holidays(
     }
     assert expected
     assert skipped_xinjiang == expected
+
+
+def test_the_deployed_transfer_process_counts_across_guerbang_2026(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed criminal_transfer model: 7 working days and 3 days across 古尔邦节 2026.
+
+    Only the county's people are added (as an administrator would); the holidays come from
+    `db upgrade` alone. Nothing is committed.
+    """
+    monkeypatch.setattr(definitions, "_DEFINITIONS", {})  # definition ids of this database
+    settings = Settings(database_url=f"sqlite:///{installed}", run_scheduler_in_process=False)
+    engine = make_engine(settings)
+    session = make_session_factory(engine)()
+    try:
+        seed_demo_accounts(session)
+        case = transfer.start_case(session, "2026-05-22T08:30:00+08:00", settings)
+        case.do("record_crime_suspicion", transfer.suspicion(), "2026-05-22T09:00:00+08:00")
+        preserved = transfer.evidence(preserved_at="2026-05-22T09:15:00+08:00")
+        case.do("preserve_evidence", preserved, "2026-05-22T09:30:00+08:00")
+        # Fri 5/22 + 7 working days: (weekend) 5/25, 5/26, (古尔邦节 5/27-5/31) 6/1 ... 6/5.
+        assert_deadline(
+            case.expect("decide_registered_preservation"),
+            start="2026-05-22T09:15:00+08:00",
+            due=day_end("2026-06-05"),
+            unit="wd",
+            deadline_id="A1-T12",
+            skipped=[f"2026-05-{day}" for day in (23, 24, 27, 28, 29, 30, 31)],
+        )
+        case.do("form_case_team", transfer.TEAM, "2026-05-22T10:00:00+08:00")
+        case.do("draft_transfer_report", transfer.report(), "2026-05-26T10:00:00+08:00")
+        # Tue 5/26 + 3 days is Fri 5/29, a holiday: rolled past 5/30-5/31 to Mon 6/1.
+        assert_deadline(
+            case.expect("head_decision"),
+            start="2026-05-26T10:00:00+08:00",
+            due=day_end("2026-06-01"),
+            unit="cd",
+            deadline_id="A1-T2",
+            skipped=["2026-05-29", "2026-05-30", "2026-05-31"],
+        )
+    finally:
+        session.rollback()
+        session.close()
+        engine.dispose()
 
 
 NOTICE_2027 = {
