@@ -12,10 +12,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
 from engine.deadlines import calendar
 from engine.models import User
 from engine.monitoring import notifications
+from tests.integration.web.web_demo import deploy_web_demo
+from tests.integration.web.web_demo import open_task
+from tests.integration.web.web_demo import start_case
 from web import calendar_banner
 
 Login = Callable[..., FlaskClient]
@@ -128,3 +132,32 @@ def test_the_reminder_in_the_bell_links_admins_to_the_calendar(
 
     assert "2040年节假日安排尚未录入" in page
     assert "/admin/calendar?year=2040" in page
+
+
+def test_adding_a_holiday_on_a_due_day_moves_the_open_task(
+    login: Login, csrf_token: Csrf, session_factory: sessionmaker[Session]
+) -> None:
+    deploy_web_demo(session_factory)
+    officer = login("scjg_officer1")
+    task = open_task(session_factory, start_case(officer, "CAL-MOVE-1"), "register_case")
+    assert task.deadline is not None
+    due_day = task.deadline["due"][:10]
+    admin = login("admin")
+    form = {"day": due_day, "kind": "holiday", "name": "临时放假", "region": "national"}
+
+    added = admin.post(
+        "/admin/calendar", data={**form, "csrf_token": csrf_token(admin)}, follow_redirects=True
+    )
+    moved = open_task(session_factory, task.instance_id, "register_case")
+    admin.post(
+        "/admin/calendar/remove",
+        data={"day": due_day, "region": "national", "csrf_token": csrf_token(admin)},
+    )
+    back = open_task(session_factory, task.instance_id, "register_case")
+
+    assert "已重算" in added.get_data(as_text=True)
+    assert moved.due_at is not None and task.due_at is not None
+    assert moved.due_at > task.due_at
+    assert moved.deadline is not None
+    assert {"date": due_day, "reason": "临时放假"} in moved.deadline["skipped"]
+    assert back.due_at == task.due_at
