@@ -17,6 +17,7 @@ from engine.settings import Settings
 from engine.settings import load_settings
 from web import api
 from web import auth
+from web import calendar_banner
 from web import csrf
 from web import errors
 from web import filters
@@ -74,6 +75,7 @@ def create_app(
     headers.init_app(app)
     filters.init_app(app)
     nav.init_app(app)
+    calendar_banner.init_app(app)
     app.url_value_preprocessor(_reject_impossible_ids)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

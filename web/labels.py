@@ -96,6 +96,7 @@ ERROR_LABELS: Mapping[str, str] = {
     "unsafe_script": "流程脚本包含不允许的内容。",
     "unstorable_data": "流程脚本产生了无法保存的数据（无效的 Unicode 字符），已通知管理员。",
     "domain_rule": "不符合法定要求，请检查标出的字段。",
+    "invalid_notice": "放假通知内容有误，未录入任何日期，请检查标出的字段。",
     "invalid_credentials": "用户名或密码错误。",
     "account_locked": "登录失败次数过多，账号已暂时锁定，请15分钟后再试。",
     "csrf_failed": "页面已过期，请刷新后重新提交。",

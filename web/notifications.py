@@ -52,13 +52,13 @@ def unread_context() -> dict[str, int | None]:
 def index() -> str:
     db, user = get_session(), _signed_in()
     rows = notifications.list_notifications(db, user, limit=LIST_LIMIT)
-    flag_ids = {row.flag_id for row in rows}
+    flag_ids = {row.flag_id for row in rows if row.flag_id is not None}
     query = select(Flag.id, Flag.instance_id).where(Flag.id.in_(flag_ids))
     instances = {flag_id: instance_id for flag_id, instance_id in db.execute(query)}
     return render_template(
         "notifications/index.html",
         notifications=rows,
-        instance_of={row.id: instances.get(row.flag_id) for row in rows},
+        instance_of={row.id: instances.get(row.flag_id) for row in rows if row.flag_id is not None},
     )
 
 
@@ -67,7 +67,7 @@ def mark_read(notification_id: int) -> Response:
     db, user = get_session(), _signed_in()
     notification = notifications.mark_read(db, user, notification_id)
     db.commit()
-    if request.form.get("open") == "1":
+    if request.form.get("open") == "1" and notification.flag_id is not None:
         flag = db.get(Flag, notification.flag_id)
         if flag is not None:
             return redirect(url_for("instances.show", instance_id=flag.instance_id))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
@@ -15,11 +17,13 @@ from engine.cases import instances
 from engine.cli_support import cli_settings
 from engine.cli_support import session_scope
 from engine.commands import scheduler_health as health
+from engine.deadlines import shipped
 from engine.errors import EngineError
 from engine.errors import WorkflowDefinitionError
 from engine.execution import catalog
 from engine.execution import processes
 from engine.monitoring import lease
+from engine.monitoring.recompute import recompute_open_deadlines
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,8 +65,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
-    migrate.upgrade(cli_settings())
+    """Migrate the schema, then bring in the shipped Xinjiang holidays and recompute deadlines."""
+    settings = cli_settings()
+    migrate.upgrade(settings)
+    with session_scope() as session:
+        changed = shipped.sync_shipped_overrides(session)
+        moved = recompute_open_deadlines(
+            session, settings=settings, now=datetime.now(UTC), changed_days=changed
+        )
     sys.stdout.write("database is up to date\n")
+    sys.stdout.write(f"shipped holiday data: {len(changed)} dates changed\n")
+    if moved:
+        sys.stdout.write(f"recomputed the deadlines of {len(moved)} open tasks\n")
     return 0
 
 

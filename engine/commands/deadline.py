@@ -1,4 +1,11 @@
-"""CLI: `deadline START RULE` computes a due moment; `calendar list|add|remove` edits overrides.
+"""CLI: `deadline START RULE` computes a due moment; `calendar ...` edits the overrides.
+
+`calendar list|add|remove` lists and edits single days.
+
+`calendar import FILE` enters a whole holiday notice: FILE.json holds year, region, 文号,
+holidays and make-up days; FILE.csv holds `kind,name,start,end` rows and takes --year,
+--region and --notice-no (shapes in engine/deadlines/notice_formats.py). Every change
+recomputes the deadlines of the open tasks it may move.
 
 `deadline` reads the calendar from the database when it is reachable and has the
 `calendar_override` table; otherwise (or with --no-db) it uses the chinese_calendar package
@@ -12,12 +19,16 @@ import argparse
 import json
 import logging
 import sys
+from datetime import UTC
 from datetime import date
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from engine.cli_support import cli_settings
 from engine.cli_support import session_scope
 from engine.deadlines.calendar import NATIONAL
 from engine.deadlines.calendar import OverrideKind
@@ -27,10 +38,16 @@ from engine.deadlines.calendar import default_calendar
 from engine.deadlines.calendar import list_overrides
 from engine.deadlines.calendar import load_calendar
 from engine.deadlines.calendar import remove_override
+from engine.deadlines.notice_formats import parse_notice_csv
+from engine.deadlines.notice_formats import parse_notice_json
+from engine.deadlines.notices import InvalidNotice
+from engine.deadlines.notices import Notice
+from engine.deadlines.notices import import_notice
 from engine.deadlines.rules import LEGAL_TZ
 from engine.deadlines.rules import compute_deadline
 from engine.deadlines.rules import parse_rule
 from engine.errors import EngineError
+from engine.monitoring.recompute import recompute_open_deadlines
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +80,12 @@ def register(sub: Any) -> None:
     removing.add_argument("date", type=date.fromisoformat)
     removing.add_argument("--region", default=NATIONAL)
     removing.set_defaults(handler=run_calendar_remove)
+    importing = actions.add_parser("import", help="import a year's holiday notice (JSON or CSV)")
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--year", help="CSV only: the notice's year")
+    importing.add_argument("--region", default=NATIONAL, help="CSV only: national or xinjiang")
+    importing.add_argument("--notice-no", default="", help="CSV only: the notice's 文号")
+    importing.set_defaults(handler=run_calendar_import)
 
 
 def _out(line: str) -> None:
@@ -127,6 +150,14 @@ def run_calendar_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recompute(session: Session, changed: set[date]) -> None:
+    moved = recompute_open_deadlines(
+        session, settings=cli_settings(), now=datetime.now(UTC), changed_days=changed
+    )
+    if moved:
+        _out(f"recomputed the deadlines of {len(moved)} open tasks")
+
+
 def run_calendar_add(args: argparse.Namespace) -> int:
     try:
         with session_scope() as session:
@@ -138,6 +169,7 @@ def run_calendar_add(args: argparse.Namespace) -> int:
                 region=args.region,
                 actor=CLI_ACTOR,
             )
+            _recompute(session, {args.date})
     except EngineError as exc:
         _err(f"error: {exc.message}")
         return 1
@@ -148,9 +180,39 @@ def run_calendar_add(args: argparse.Namespace) -> int:
 def run_calendar_remove(args: argparse.Namespace) -> int:
     try:
         with session_scope() as session:
-            remove_override(session, day=args.date, region=args.region)
+            remove_override(session, day=args.date, region=args.region, actor=CLI_ACTOR)
+            _recompute(session, {args.date})
     except EngineError as exc:
         _err(f"error: {exc.message}")
         return 1
     _out(f"removed {args.date.isoformat()} {args.region}")
+    return 0
+
+
+def _read_notice(args: argparse.Namespace) -> Notice:
+    """Raises: InvalidNotice, OSError."""
+    text = args.file.read_text(encoding="utf-8")
+    if args.file.suffix.lower() == ".json":
+        return parse_notice_json(text)
+    return parse_notice_csv(text, year=args.year, region=args.region, notice_no=args.notice_no)
+
+
+def run_calendar_import(args: argparse.Namespace) -> int:
+    """Replace a year's overrides of one region with the notice in FILE."""
+    try:
+        notice = _read_notice(args)
+    except (OSError, UnicodeDecodeError) as exc:
+        _err(f"error: cannot read {args.file}: {exc}")
+        return 2
+    except InvalidNotice as exc:
+        for problem in exc.problems:
+            _err(f"error: {problem}")
+        return 1
+    with session_scope() as session:
+        changed = import_notice(session, notice, actor=CLI_ACTOR)
+        _recompute(session, changed)
+    _out(
+        f"imported {notice.year} {notice.region} {notice.notice_no}: "
+        f"{len(notice.days)} dates, {len(changed)} changed"
+    )
     return 0

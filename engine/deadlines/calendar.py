@@ -29,6 +29,7 @@ from typing import Protocol
 
 import chinese_calendar
 from sqlalchemy import Date
+from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import extract
@@ -76,6 +77,13 @@ class OverrideKind(StrEnum):
     WORKDAY = "workday"
 
 
+class Origin(StrEnum):
+    """Who owns a row: the shipped data file (updated by `db upgrade`) or an administrator."""
+
+    SHIPPED = "shipped"
+    ADMIN = "admin"
+
+
 class CalendarOverride(Base):
     """One date whose status differs from the package: a regional holiday or a known future day."""
 
@@ -89,6 +97,29 @@ class CalendarOverride(Base):
     region: Mapped[str] = mapped_column(String(40), default=NATIONAL)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), default="system")
+    origin: Mapped[Origin] = mapped_column(String(10), default=Origin.ADMIN)
+    # 文号 of the notice the row comes from (国办发明电 2026 no. 7 and the like).
+    notice_no: Mapped[str | None] = mapped_column(String(100))
+
+
+class CalendarYear(Base):
+    """Who owns the overrides of one year in one region, and the notice they come from.
+
+    A year of origin `shipped` is kept equal to the shipped data file by `db upgrade`; the
+    first administrator edit (add, remove or a notice import) makes it `admin`, and the shipped
+    data never touches it again.
+    """
+
+    __tablename__ = "calendar_year"
+    __table_args__ = (UniqueConstraint("year", "region"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(40))
+    origin: Mapped[Origin] = mapped_column(String(10))
+    notice_no: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80))
 
 
 class OverrideLike(Protocol):
@@ -277,11 +308,14 @@ def add_override(
         day=day, kind=checked_kind, name=name.strip(), region=region, created_by=actor
     )
     session.add(row)
+    claim_year(session, year=day.year, region=region, actor=actor)
     session.flush()
     return row
 
 
-def remove_override(session: Session, *, day: date, region: str = NATIONAL) -> None:
+def remove_override(
+    session: Session, *, day: date, region: str = NATIONAL, actor: str = "admin"
+) -> None:
     """Delete the override of `day` in `region`.
 
     Raises:
@@ -291,23 +325,26 @@ def remove_override(session: Session, *, day: date, region: str = NATIONAL) -> N
     if row is None:
         raise NotFound(f"no calendar override for {day.isoformat()} in {region}")
     session.delete(row)
+    claim_year(session, year=day.year, region=region, actor=actor)
     session.flush()
 
 
-def seed_default_overrides(session: Session, *, actor: str = "system") -> int:
-    """Insert the shipped Xinjiang holidays that are missing; returns how many were added."""
-    added = 0
-    for entry in shipped_overrides():
-        if _find_override(session, entry.day, entry.region) is None:
-            session.add(
-                CalendarOverride(
-                    day=entry.day,
-                    kind=entry.kind,
-                    name=entry.name,
-                    region=entry.region,
-                    created_by=actor,
-                )
-            )
-            added += 1
-    session.flush()
-    return added
+def find_year(session: Session, year: int, region: str) -> CalendarYear | None:
+    query = select(CalendarYear).where(CalendarYear.year == year, CalendarYear.region == region)
+    return session.scalars(query).first()
+
+
+def claim_year(
+    session: Session, *, year: int, region: str, actor: str, notice_no: str | None = None
+) -> CalendarYear:
+    """Mark the year of a region as edited by an administrator: shipped data leaves it alone."""
+    row = find_year(session, year, region)
+    if row is None:
+        row = CalendarYear(year=year, region=region, updated_by=actor)
+        session.add(row)
+    row.origin = Origin.ADMIN
+    row.updated_by = actor
+    row.updated_at = utcnow()
+    if notice_no is not None:
+        row.notice_no = notice_no
+    return row

@@ -52,6 +52,7 @@ UNIT_SETTINGS = frozenset({"transfer_rule_3d_mode"})
 _RULE_RE = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
 # Full-width punctuation is the expected form of these Chinese texts.
 _FALLBACK_WARNING = "{year} 年节假日数据缺失，按周一至周五计算 (no holiday data for {year}; counted Monday to Friday)"  # noqa: E501, RUF001
+_FALLBACK_MARK = "年节假日数据缺失"
 _TRIGGER_WARNING = "起算时间 {key} 缺失或无效，按任务就绪时间计算 ({key} missing or invalid; counted from when the task became ready)"  # noqa: E501, RUF001
 
 
@@ -219,6 +220,11 @@ class _DayScan:
 
     def warnings(self) -> list[str]:
         return [_FALLBACK_WARNING.format(year=year) for year in sorted(self.fallback_years)]
+
+
+def is_fallback_warning(text: str) -> bool:
+    """Whether a stored deadline warning says a year was counted Monday to Friday."""
+    return _FALLBACK_MARK in text
 
 
 def _last_day(scan: _DayScan, trigger_day: date, rule: Rule, extra_days: int) -> date:

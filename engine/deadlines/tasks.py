@@ -49,6 +49,38 @@ class DeadlineService:
             settings=self.settings,
         )
 
+    def recompute(
+        self,
+        properties: Mapping[str, str],
+        stored: Mapping[str, Any],
+        clocks: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """An open task's deadline again, on today's calendar, from its stored explanation.
+
+        The start and rule stay those computed when the task became ready (a later change of
+        a unit setting does not move it); a missing-trigger warning is kept, fallback-year
+        warnings are recomputed.
+
+        Raises:
+            ValueError: a stored explanation without a valid start or rule.
+        """
+        clock_id = properties.get("deadline_clock")
+        if clock_id:
+            return self._clock_deadline(properties, clocks or {}, clock_id)
+        start = deadlines.parse_aware(stored.get("start"))
+        if start is None:
+            raise ValueError("stored deadline has no aware start")
+        fresh = deadlines.compute_deadline(
+            start,
+            deadlines.parse_rule(str(stored.get("rule"))),
+            self.calendar(),
+            basis=stored.get("basis"),
+            evidence=stored.get("evidence"),
+            deadline_id=stored.get("deadline_id"),
+        )
+        kept = [w for w in stored.get("warnings", []) if not deadlines.is_fallback_warning(w)]
+        return replace(fresh, warnings=kept + fresh.warnings)
+
     def _clock_deadline(
         self, properties: Mapping[str, str], clocks: Mapping[str, Any], clock_id: str
     ) -> Any:

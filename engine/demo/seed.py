@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.db import make_engine
 from engine.db import make_session_factory
-from engine.deadlines.calendar import seed_default_overrides
+from engine.deadlines.shipped import sync_shipped_overrides
 from engine.demo import cases as demo_cases
 from engine.demo.accounts import seed_demo_accounts
 from engine.demo.planning import seed_demo_registry
@@ -31,7 +31,7 @@ def prepare(settings: Settings) -> list[tuple[str, str, str]]:
     factory = make_session_factory(engine)
     with factory.begin() as session:
         logins = seed_demo_accounts(session)
-        seed_default_overrides(session)
+        sync_shipped_overrides(session)
         seed_demo_registry(session)
         processes.deploy_folders(session, [settings.workflows_dir], actor="demo")
     with factory.begin() as session:

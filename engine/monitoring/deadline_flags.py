@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from datetime import datetime
 from typing import Any
 
@@ -58,19 +59,21 @@ def deadline_reason(task: HumanTask, kind: FlagKind) -> str:
 
 
 def _deadline_candidates(session: Session, now: datetime) -> list[tuple[int, FlagKind]]:
-    def flagged(*kinds: FlagKind) -> Any:
-        return exists().where(Flag.task_id == HumanTask.id, Flag.kind.in_(kinds))
+    # A flag counts for the task's current moment only: when a recomputed deadline moves
+    # due_at or warn_at, the old flag is cleared and the new moment gets a flag of its own.
+    def flagged(kind: FlagKind, moment: Any) -> Any:
+        return exists().where(Flag.task_id == HumanTask.id, Flag.kind == kind, Flag.since == moment)
 
     base = (
         select(HumanTask.id)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .where(HumanTask.status == TaskStatus.OPEN, ProcessInstance.status.not_in(FINISHED))
     )
-    red = base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED))
+    red = base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED, HumanTask.due_at))
     yellow = base.where(
         HumanTask.warn_at <= now,
         or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now),
-        ~flagged(FlagKind.YELLOW, FlagKind.RED),
+        ~flagged(FlagKind.YELLOW, HumanTask.warn_at),
     )
     found = [(task_id, FlagKind.RED) for task_id in session.scalars(red.order_by(HumanTask.id))]
     found += [
@@ -85,6 +88,7 @@ def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: da
         return False
     since = task.due_at if kind == FlagKind.RED else task.warn_at
     assert since is not None  # noqa: S101 - the candidate query required it
+    moment = since.astimezone(UTC).isoformat()
     row = {
         "instance_id": task.instance_id,
         "task_id": task.id,
@@ -93,7 +97,7 @@ def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: da
         "since": since,
         "raised_at": now,
         "level": Level.HANDLER,
-        "dedupe_key": f"{kind}:{task.instance_id}:task-{task.id}",
+        "dedupe_key": f"{kind}:{task.instance_id}:task-{task.id}:{moment}",
     }
     new_ids = notifications.insert_new(session, Flag, [row], ["dedupe_key"])
     if not new_ids:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists
 from sqlalchemy import or_
@@ -77,10 +78,38 @@ JobFunc = Callable[[sessionmaker[Session], datetime, Settings], int]
 # ---- clearing -------------------------------------------------------------------------------
 
 
+def _stale_deadline_flags(now: datetime) -> Any:
+    """Open deadline flags whose task's current deadline no longer justifies them."""
+    not_overdue = exists().where(
+        HumanTask.id == Flag.task_id, or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now)
+    )
+    not_warned = exists().where(
+        HumanTask.id == Flag.task_id, or_(HumanTask.warn_at.is_(None), HumanTask.warn_at > now)
+    )
+    return or_(
+        (Flag.kind == FlagKind.RED) & not_overdue, (Flag.kind == FlagKind.YELLOW) & not_warned
+    )
+
+
+def clear_stale_deadline_flags(session: Session, now: datetime) -> int:
+    """Clear red flags of tasks no longer overdue and yellow ones not yet due to warn.
+
+    That happens when a calendar change recomputed the task's deadline. Returns how many.
+    """
+    result = session.execute(
+        update(Flag)
+        .where(Flag.cleared_at.is_(None), _stale_deadline_flags(now))
+        .values(cleared_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def clear_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
     """Clear flags whose task closed, whose instance finished, or (stalls) that progressed.
 
-    Returns how many flags were cleared.
+    Deadline flags also clear when a recomputed deadline no longer justifies them. Returns how
+    many flags were cleared.
     """
     still_open = Flag.cleared_at.is_(None)
     finished = exists().where(
@@ -102,6 +131,7 @@ def clear_flags(factory: sessionmaker[Session], now: datetime, settings: Setting
                 statement.values(cleared_at=now).execution_options(synchronize_session=False)
             )
             cleared += result.rowcount  # type: ignore[attr-defined]
+        cleared += clear_stale_deadline_flags(session, now)
     return cleared
 
 

@@ -53,5 +53,6 @@ class Flag(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     level: Mapped[int] = mapped_column(Integer, default=Level.HANDLER)
-    # kind:instance:task-or-episode; a cleared stall that recurs has a new last_progress_at.
+    # kind:instance:task-N:moment (the due_at or warn_at flagged), or kind:instance:episode for
+    # a stall; a deadline moved by a calendar change, or a stall that recurs, gets a new key.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

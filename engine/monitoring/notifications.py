@@ -4,6 +4,8 @@ A notification is one message to one user about one flag at one escalation level
 (0 handler, 1 head of the organization, 2 justice-bureau coordinator). The table's
 UNIQUE (user_id, flag_id, level) is the backstop against duplicates: `notify` inserts with
 "on conflict do nothing", so two schedulers racing on the same flag still create one row.
+A notification about no flag (next year's holiday data is missing) has a `topic` instead,
+e.g. `calendar_missing:2027`, UNIQUE per user: `notify_topic` sends it once per user.
 
 E-mail: when `settings.smtp_host` is set, `send_pending_emails` (a scheduler job) mails every
 notification not mailed yet to users with an address. A row is claimed (emailed_at set) in its
@@ -58,11 +60,15 @@ class Notification(Base):
     """One message to one user about one flag at one escalation level."""
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("user_id", "flag_id", "level"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "flag_id", "level"),
+        UniqueConstraint("user_id", "topic"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    flag_id: Mapped[int] = mapped_column(ForeignKey("flag.id"), index=True)
+    flag_id: Mapped[int | None] = mapped_column(ForeignKey("flag.id"), index=True)
+    topic: Mapped[str | None] = mapped_column(String(100))
     level: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
@@ -118,6 +124,26 @@ def notify(
         for user_id in sorted(set(user_ids))
     ]
     return insert_new(session, Notification, rows, ["user_id", "flag_id", "level"])
+
+
+def notify_topic(
+    session: Session, *, user_ids: Iterable[int], topic: str, title: str, body: str, now: datetime
+) -> list[int]:
+    """Notify these users about a topic that is no flag, once per user; returns the new ids."""
+    rows = [
+        {
+            "user_id": user_id,
+            "flag_id": None,
+            "topic": topic,
+            "level": 0,
+            "title": title,
+            "body": body,
+            "created_at": now,
+            "email_attempts": 0,
+        }
+        for user_id in sorted(set(user_ids))
+    ]
+    return insert_new(session, Notification, rows, ["user_id", "topic"])
 
 
 def unread_count(session: Session, user: User) -> int:

@@ -59,9 +59,14 @@ def job_table(settings: Settings) -> dict[str, tuple[JobFunc, int]]:
     table: dict[str, tuple[JobFunc, int]] = {
         job_runs.TIMER_JOB_ID: (_timers, settings.timer_poll_seconds)
     }
+    from engine.monitoring import calendar_reminder
     from engine.monitoring import flags
 
     table.update(flags.scheduler_jobs(settings))
+    table["remind_missing_calendar"] = (
+        calendar_reminder.remind_job,
+        calendar_reminder.INTERVAL_SECONDS,
+    )
     return table
 
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.commands import deadline as deadline_cli
 from engine.db import make_engine
-from engine.deadlines.calendar import CalendarOverride
 from engine.deadlines.calendar import DaySource
 from engine.deadlines.calendar import OverrideEntry
 from engine.deadlines.calendar import OverrideKind
@@ -26,18 +25,19 @@ from engine.deadlines.calendar import list_overrides
 from engine.deadlines.calendar import load_calendar
 from engine.deadlines.calendar import package_covers
 from engine.deadlines.calendar import remove_override
-from engine.deadlines.calendar import seed_default_overrides
 from engine.deadlines.calendar import shipped_overrides
+from engine.deadlines.shipped import sync_shipped_overrides
 from engine.errors import Conflict
 from engine.errors import DomainRuleViolation
 from engine.errors import NotFound
+from engine.model_registry import metadata
 from engine.settings import Settings
 
 
 @pytest.fixture
 def db_engine() -> Iterator[Engine]:
     engine = make_engine(Settings(database_url="sqlite://"))
-    CalendarOverride.metadata.tables["calendar_override"].create(engine)
+    metadata().create_all(engine)
     yield engine
     engine.dispose()
 
@@ -145,7 +145,16 @@ def test_shipped_2025_xinjiang_holidays_match_the_notice() -> None:
         *((date(2025, 6, d), "古尔邦节", "S") for d in (6, 7, 8, 9, 10)),
     }
     assert {e.region for e in shipped_overrides()} == {"xinjiang"}
-    assert {e.source for e in shipped_overrides() if e.day.year == 2026} == {"K"}
+
+
+def test_shipped_2026_xinjiang_holidays_match_the_notice() -> None:
+    # The notice as reported (cited in the data file): 肉孜节 3/20-22, 古尔邦节 5/27-31.
+    days_2026 = {(e.day, e.name, e.source) for e in shipped_overrides() if e.day.year == 2026}
+
+    assert days_2026 == {
+        *((date(2026, 3, d), "肉孜节", "S") for d in (20, 21, 22)),
+        *((date(2026, 5, d), "古尔邦节", "S") for d in (27, 28, 29, 30, 31)),
+    }
 
 
 def test_add_list_and_remove_overrides(session: Session) -> None:
@@ -214,18 +223,21 @@ def test_load_calendar_applies_the_table(session: Session) -> None:
     assert calendar.is_working_day(date(2026, 3, 10))
 
 
-def test_seed_default_overrides_is_idempotent(session: Session) -> None:
+def test_shipped_sync_is_idempotent_and_leaves_an_admin_year_alone(session: Session) -> None:
     add_override(
         session, day=date(2025, 3, 29), kind="holiday", name="肉孜节", region="xinjiang", actor="a"
     )
+    shipped_2026 = [e for e in shipped_overrides() if e.day.year == 2026]
 
-    first = seed_default_overrides(session)
-    second = seed_default_overrides(session)
+    first = sync_shipped_overrides(session)
+    second = sync_shipped_overrides(session)
 
-    assert first == len(shipped_overrides()) - 1
-    assert second == 0
-    assert len(list_overrides(session)) == len(shipped_overrides())
-    assert not load_calendar(session).is_working_day(date(2025, 6, 10))
+    assert first == {e.day for e in shipped_2026}
+    assert second == set()
+    assert [row.day for row in list_overrides(session, 2025)] == [date(2025, 3, 29)]
+    assert len(list_overrides(session, 2026)) == len(shipped_2026)
+    assert load_calendar(session).is_working_day(date(2025, 6, 10))
+    assert not load_calendar(session).is_working_day(date(2026, 5, 27))
 
 
 @pytest.fixture

@@ -151,8 +151,8 @@ def test_skipped_days_carry_their_reasons() -> None:
         {"date": "2026-05-27", "reason": "古尔邦节（新疆）"},
         {"date": "2026-05-28", "reason": "古尔邦节（新疆）"},
         {"date": "2026-05-29", "reason": "古尔邦节（新疆）"},
-        {"date": "2026-05-30", "reason": "周末"},
-        {"date": "2026-05-31", "reason": "周末"},
+        {"date": "2026-05-30", "reason": "古尔邦节（新疆）"},
+        {"date": "2026-05-31", "reason": "古尔邦节（新疆）"},
     ]
 
 
@@ -528,7 +528,8 @@ def test_deadline_command_reads_the_database_calendar(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine = make_engine(Settings(database_url="sqlite://"))
-    CalendarOverride.metadata.tables["calendar_override"].create(engine)
+    for table in ("calendar_override", "calendar_year"):
+        CalendarOverride.metadata.tables[table].create(engine)
     with Session(engine) as session, session.begin():
         add_override(session, day=date(2026, 3, 10), kind="holiday", name="测试", actor="t")
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from engine.models import Role
 from web.admin import calendar
+from web.admin import calendar_import
 from web.admin import orgs
 from web.admin import plans
 from web.admin import registries
@@ -36,5 +37,5 @@ def index() -> Response:
     return redirect(url_for("admin.users"))
 
 
-for module in (orgs, users, tokens, calendar, registries, plans):
+for module in (orgs, users, tokens, calendar, calendar_import, registries, plans):
     module.register(bp)

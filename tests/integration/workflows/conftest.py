@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.deadlines.calendar import seed_default_overrides
+from engine.deadlines.shipped import sync_shipped_overrides
 from engine.demo.accounts import seed_demo_accounts
 from engine.demo.planning import seed_demo_registry
 from engine.execution import catalog
@@ -34,7 +34,7 @@ def county(session: Session) -> Session:
     """The session with Yengisar's organizations and demo users, the holiday overrides, a
     small planning registry and every model in workflows/ deployed."""
     seed_demo_accounts(session)
-    seed_default_overrides(session)
+    sync_shipped_overrides(session)
     seed_demo_registry(session, count=60, year=2026)
     deploy_folders(session, [WORKFLOWS], actor="test")
     session.flush()
