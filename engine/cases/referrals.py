@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 from enum import StrEnum
 
@@ -19,8 +20,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.errors import NotFound
-from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import ProcessInstance
@@ -104,15 +105,15 @@ def get_referral_status(session: Session, user: User, instance_id: int) -> Refer
     instance = session.get(ProcessInstance, instance_id)
     if instance is None or not is_reporter(user, instance):
         raise NotFound(f"referral {instance_id} not found")
-    session.add(
-        AuditEvent(
-            instance_id=instance.id,
-            kind=REPORTER_READ,
-            actor=user.username,
-            detail={"user_id": user.id, "org_code": user.org_code},
-        )
+    audit.lock_chain(session, instance.id)
+    row = audit.event_row(
+        instance_id=instance.id,
+        kind=REPORTER_READ,
+        actor=user.username,
+        at=datetime.now(UTC),
+        detail={"user_id": user.id, "org_code": user.org_code},
     )
-    session.flush()
+    audit.append_events(session, [row])
     return _status(session, instance)
 
 
