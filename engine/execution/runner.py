@@ -244,6 +244,8 @@ def complete_human_task(
         task.run()
     except Exception as exc:  # the submitted data broke the task: an incident
         record_failure(step, exc, task)
+        if task.state != SpiffState.COMPLETED:
+            return  # the task itself failed: it stays open for the retry
     apply_clocks(step, task)
     step.completed_guids[task_guid] = (completed_by, on_behalf_of)
     step.audit.append(audit_event(step, "task_completed", task, before, dict(data)))

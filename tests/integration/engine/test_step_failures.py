@@ -107,3 +107,30 @@ def test_the_admin_retry_with_patched_data_runs_on(
     assert [t.bpmn_id for t in open_tasks(session, instance_id)] == ["done"]
     data_now = instances.instance_data(session, instance)
     assert {key: data_now[key] for key in result} == result
+
+
+def test_a_user_task_whose_submission_breaks_it_stays_open_for_the_retry(
+    session: Session, officer: User, settings: Settings, clock: Clock
+) -> None:
+    instance_id = _fail(session, officer, settings, clock, "user_output", {})
+    [fill] = open_tasks(session, instance_id)
+    assert fill.bpmn_id == "fill_amount"
+
+    instances.complete_task(
+        session, task_id=fill.id, data={"note": "x"}, user=officer, settings=settings
+    )
+
+    instance = reload(session, instance_id)
+    assert instance.status == InstanceStatus.ERROR
+    assert instance.error is not None and instance.error["element"] == "fill_amount"
+    assert "Missing data ouput" in instance.error["message"]
+    assert [t.id for t in open_tasks(session, instance_id)] == [fill.id]
+    assert "task_completed" not in audit_kinds(session, instance_id)[-2:]
+
+    instances.retry_instance(session, instance_id=instance_id, data_patch={}, actor="admin")
+    instances.complete_task(
+        session, task_id=fill.id, data={"filled_amount": 7}, user=officer, settings=settings
+    )
+
+    assert [t.bpmn_id for t in open_tasks(session, instance_id)] == ["done"]
+    assert reload(session, instance_id).status == InstanceStatus.RUNNING
