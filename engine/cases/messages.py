@@ -2,9 +2,11 @@
 
 A message reaches the instances whose subscription's correlation values (rows of
 `message_correlation`, looked up by message name, property and value) all equal the values the
-sender gives; a subscription without values (a model that declares no correlation) takes any
-message of its name. More than one instance is refused as ambiguous unless the sender asks for
-all of them. A signal reaches every instance waiting on it. The caller commits.
+sender gives; a subscription that holds no values takes a message whose correlation
+properties it declares (the first message correlates it), and one that declares none takes
+only messages without correlation values. More than one instance is refused as ambiguous
+unless the sender asks for all of them. A signal reaches every instance waiting on it.
+The caller commits.
 """
 
 from __future__ import annotations
@@ -94,8 +96,9 @@ def _visible(session: Session, user: User | None) -> ColumnElement[bool]:
 
 def _candidates(
     session: Session, name: str, given: list[Given], user: User | None
-) -> dict[int, int]:
-    """Subscription id → instance id, of those holding one of the given values or none at all.
+) -> dict[int, tuple[int, list[str]]]:
+    """Subscription id → (instance id, declared properties), of those holding one of the given
+    values or none at all.
 
     Plain rows, not ORM objects: the steps that follow rewrite these subscriptions.
     """
@@ -110,16 +113,24 @@ def _candidates(
         row.message_name == name, or_(*clauses) if clauses else false()
     )
     holds_nothing = ~exists().where(row.subscription_id == MessageSubscription.id)
-    query = select(MessageSubscription.id, MessageSubscription.instance_id).where(
+    query = select(
+        MessageSubscription.id, MessageSubscription.instance_id, MessageSubscription.properties
+    ).where(
         MessageSubscription.kind == "message",
         MessageSubscription.message_name == name,
         or_(MessageSubscription.id.in_(holding), holds_nothing),
     )
-    return {row[0]: row[1] for row in session.execute(query.where(_visible(session, user)))}
+    rows = session.execute(query.where(_visible(session, user)))
+    return {row[0]: (row[1], list(row[2] or [])) for row in rows}
 
 
-def _matching(session: Session, candidates: dict[int, int], given: list[Given]) -> set[int]:
-    """Instance ids of the candidates every one of whose held values the sender gives."""
+def _matching(
+    session: Session, candidates: dict[int, tuple[int, list[str]]], given: list[Given]
+) -> set[int]:
+    """Instance ids of the candidates whose held values the sender all gives, and which hold
+    or at least declare every property the sender gives (a catch event without correlation
+    takes only messages without correlation values: never a case number it cannot check).
+    """
     if not candidates:
         return set()
     held: dict[int, list[tuple[str, str, str]]] = {c: [] for c in candidates}
@@ -137,7 +148,15 @@ def _matching(session: Session, candidates: dict[int, int], given: list[Given]) 
     def gives(key: str, prop: str, value: str) -> bool:
         return any(g.prop == prop and g.text == value and g.key in (None, key) for g in given)
 
-    return {i for c, i in candidates.items() if all(gives(*value) for value in held[c])}
+    def knows(subscription: int, declared: list[str]) -> bool:
+        props = set(declared) | {prop for _key, prop, _value in held[subscription]}
+        return all(g.prop in props for g in given)
+
+    return {
+        instance_id
+        for c, (instance_id, declared) in candidates.items()
+        if all(gives(*value) for value in held[c]) and knows(c, declared)
+    }
 
 
 def _missing_properties(

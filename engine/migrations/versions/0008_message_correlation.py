@@ -7,6 +7,8 @@ Create Date: 2026-12-04 04:00:00
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -53,6 +55,56 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_message_correlation_subscription_id"), ["subscription_id"], unique=False
+        )
+    _move_legacy_values()
+
+
+def _move_legacy_values() -> None:
+    """Waiting rows of the old `correlate_on` form ({"case_no": "X"}, text values) keep them.
+
+    They become rows of message_correlation, so those instances still get their messages until
+    their next step rewrites the subscription from their (old) definition.
+    """
+    subscription = sa.table(
+        "message_subscription",
+        sa.column("id", sa.Integer()),
+        sa.column("message_name", sa.String()),
+        sa.column("correlation", sa.String()),
+        sa.column("properties", sa.JSON()),
+    )
+    correlation = sa.table(
+        "message_correlation",
+        sa.column("subscription_id", sa.Integer()),
+        sa.column("message_name", sa.String()),
+        sa.column("key_name", sa.String()),
+        sa.column("property", sa.String()),
+        sa.column("value", sa.String()),
+    )
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.select(subscription.c.id, subscription.c.message_name, subscription.c.correlation)
+    ).all()
+    for subscription_id, name, text in rows:
+        values = json.loads(text) if text else {}
+        if not isinstance(values, dict) or not values:
+            continue
+        connection.execute(
+            sa.insert(correlation),
+            [
+                {
+                    "subscription_id": subscription_id,
+                    "message_name": name,
+                    "key_name": "legacy",
+                    "property": prop,
+                    "value": json.dumps(str(value), ensure_ascii=False),
+                }
+                for prop, value in values.items()
+            ],
+        )
+        connection.execute(
+            sa.update(subscription)
+            .where(subscription.c.id == subscription_id)
+            .values(properties=sorted(values))
         )
 
 

@@ -202,3 +202,23 @@ def test_mixed_correlation_forms_are_refused(
 
     with pytest.raises(InvalidTaskData):
         _deliver(session, settings, clock, correlation={"case_no": "A-1", "k": {"p": 1}})
+
+
+def test_a_catch_without_correlation_takes_only_messages_without_values(
+    session: Session, officer: User, settings: Settings, clock: Clock
+) -> None:
+    deploy_fixture(session, "message_plain")
+    case = instances.start_instance(
+        session,
+        process_id="message_plain",
+        data={"case_no": "P-1"},
+        user=officer,
+        settings=settings,
+        now=clock.now,
+    ).id
+
+    with pytest.raises(NotFound):
+        _deliver(session, settings, clock, name="notice", correlation={"case_no": "P-1"})
+    assert _deliver(session, settings, clock, name="notice", payload={"text": "hi"}) == [case]
+    data = instances.instance_data(session, reload(session, case))
+    assert data["notice_payload"] == {"text": "hi"}
