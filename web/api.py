@@ -328,7 +328,7 @@ def deliver_message() -> ResponseReturnValue:
         user=user,
     )
     session.commit()
-    return {"delivered_to": delivered}, 202
+    return _delivered(session, {"delivered_to": delivered}, delivered)
 
 
 @bp.post("/signals")
@@ -343,4 +343,13 @@ def deliver_signal() -> ResponseReturnValue:
         user=user,
     )
     session.commit()
-    return {"delivered": len(delivered), "delivered_to": delivered}, 202
+    return _delivered(session, {"delivered": len(delivered), "delivered_to": delivered}, delivered)
+
+
+def _delivered(session: Session, body: dict[str, Any], ids: list[int]) -> ResponseReturnValue:
+    """202, or 422 when the delivery made a step fail (the incidents are committed)."""
+    failed = messages.failed_now(session, ids)
+    if not failed:
+        return body, 202
+    problem = api_body("step_failed", error_label("step_failed"), failed_instances=failed)
+    return {**problem, **body}, 422

@@ -294,7 +294,10 @@ PATHS: dict[str, Any] = {
                     "description": "匹配多个流程实例，未投递（可加 all: true）",
                     "content": _json(_ref("Ambiguous")),
                 },
-                "422": _error("缺少关联属性（fields 为 correlation.<属性>），或与消息内容不一致"),
+                "422": _error(
+                    "缺少关联属性（fields 为 correlation.<属性>）、与消息内容不一致，"
+                    "或 code 为 step_failed：消息已投递但使流程运行出错（failed_instances）"
+                ),
             },
         }
     },
@@ -306,6 +309,9 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "202": {"description": "已广播", "content": _json(_ref("SignalDelivered"))},
                 **_errors("403", *JSON_BODY_ERRORS),
+                "422": _error(
+                    "code 为 step_failed：信号已送达但使流程运行出错（failed_instances）"
+                ),
                 "404": _error("没有（可见的）流程实例等待该信号"),
             },
         }

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import and_
 from sqlalchemy import exists
 from sqlalchemy import false
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
@@ -33,6 +34,7 @@ from engine.execution import events
 from engine.execution import runner
 from engine.execution.step import Step
 from engine.execution.waits import correlation_value
+from engine.models import AuditEvent
 from engine.models import MessageCorrelation
 from engine.models import MessageSubscription
 from engine.models import ProcessInstance
@@ -249,6 +251,21 @@ def deliver_signal(
         events.deliver_signal(step, name, payload)
         runner.run_and_save(step)
     return instance_ids
+
+
+def failed_now(session: Session, instance_ids: list[int]) -> list[int]:
+    """Those of the instances whose last step failed: their newest audit row is an incident."""
+    if not instance_ids:
+        return []
+    newest = (
+        select(func.max(AuditEvent.id))
+        .where(AuditEvent.instance_id.in_(instance_ids))
+        .group_by(AuditEvent.instance_id)
+    )
+    failed = select(AuditEvent.instance_id).where(
+        AuditEvent.id.in_(newest), AuditEvent.kind == "incident"
+    )
+    return sorted(session.scalars(failed))
 
 
 def _open(

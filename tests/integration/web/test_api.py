@@ -279,6 +279,24 @@ def test_data_that_breaks_a_step_answers_422_and_leaves_an_incident(api: Any) ->
     assert api("admin").get(f"/instances/{started['id']}").get_json()["status"] == "error"
 
 
+def test_a_message_whose_payload_breaks_the_next_step_answers_422(api: Any) -> None:
+    xml = (API_MESSAGE.parent / "api_message_script.bpmn").read_bytes()
+    api("admin").post("/processes", data=xml, headers=XML)
+    started = (
+        api("admin")
+        .post("/instances", json={"process_id": "api_message_script", "data": {"case_no": "AMT-1"}})
+        .get_json()
+    )
+    message = {"name": "case_amount", "correlation": {"case_no": "AMT-1"}, "payload": {}}
+
+    bad = api("admin").post("/messages", json={**message, "payload": {"amount": "x"}})
+
+    assert bad.status_code == 422
+    assert _is_error(bad.get_json(), "step_failed")
+    assert bad.get_json()["failed_instances"] == [started["id"]]
+    assert api("admin").get(f"/instances/{started['id']}").get_json()["status"] == "error"
+
+
 def test_signals_reach_nobody_with_404(api: Any) -> None:
     response = api("admin").post("/signals", json={"name": "nobody_waits", "payload": {}})
     assert response.status_code == 404 and _is_error(response.get_json(), "not_found")
