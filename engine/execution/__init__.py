@@ -6,6 +6,7 @@ one step on one locked instance, `events` hands it correlated messages and signa
 reads what it waits on (timers, messages, signals), `projections` writes the tables pages
 query (open tasks, timers, message subscriptions with their correlation values, audit),
 `sandbox` gates and time-boxes BPMN code, `script_api` is everything a script may call,
-`service_tasks` the operations behind BPMN service tasks. Only this package imports SpiffWorkflow. It may import `planning` (service-task
-operations), `deadlines`, `people` and the base modules; never `cases`, `monitoring` or `demo`.
+`service_tasks` the operations behind BPMN service tasks. Only this package imports
+SpiffWorkflow. It may import `planning` (service-task operations), `deadlines`, `people` and
+the base modules; never `cases`, `monitoring` or `demo`.
 """
