@@ -33,6 +33,16 @@ class InstanceLocked(Conflict):
     code = "instance_locked"
 
 
+class AmbiguousMessage(Conflict):
+    """A message matches several waiting instances and the sender did not ask for all."""
+
+    code = "ambiguous"
+
+    def __init__(self, message: str, count: int) -> None:
+        super().__init__(message)
+        self.count = count
+
+
 class InvalidTaskData(EngineError):
     """Submitted data failed validation; `field_errors` maps field path to message."""
 

@@ -284,15 +284,38 @@ class TimerProjection(Base):
 
 
 class MessageSubscription(Base):
+    """A message (or, with kind "signal", a signal) an instance waits for.
+
+    `correlation` shows the correlation values as canonical JSON; `properties` lists the
+    correlation properties the catching event declares; the values the instance holds for them
+    are rows of `message_correlation`, which delivery looks up.
+    """
+
     __tablename__ = "message_subscription"
-    __table_args__ = (Index("ix_message_subscription_lookup", "message_name", "correlation"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    message_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="message")
+    message_name: Mapped[str] = mapped_column(String(200), index=True)
     correlation: Mapped[str] = mapped_column(String(500), default="")
+    properties: Mapped[list[str]] = mapped_column(JSON, default=list)
     bpmn_id: Mapped[str | None] = mapped_column(String(100))
     since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    values: Mapped[list[MessageCorrelation]] = relationship(cascade="all, delete-orphan")
+
+
+class MessageCorrelation(Base):
+    """One correlation value of a subscription: (key, property) = value, value as JSON text."""
+
+    __tablename__ = "message_correlation"
+    __table_args__ = (Index("ix_message_correlation_lookup", "message_name", "property", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("message_subscription.id"), index=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    key_name: Mapped[str] = mapped_column(String(200))
+    property: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(500))
 
 
 class AuditEvent(Base):

@@ -25,6 +25,8 @@ from werkzeug.routing import PathConverter
 from engine import untrusted
 from engine.cases import inbox
 from engine.cases import instances
+from engine.cases import messages
+from engine.errors import AmbiguousMessage
 from engine.errors import EngineError
 from engine.errors import NotFound
 from engine.errors import Problem
@@ -32,6 +34,7 @@ from engine.errors import WorkflowDefinitionError
 from engine.execution import processes
 from engine.execution.uploads import UploadedFile
 from engine.models import HumanTask
+from engine.models import InstanceStatus
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
 from engine.models import Role
@@ -103,6 +106,8 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
     body = api_body(exc.code, error_label(exc.code), fields)
     if isinstance(exc, WorkflowDefinitionError):
         body["problems"] = [_problem_json(p) for p in exc.problems]
+    if isinstance(exc, AmbiguousMessage):
+        body["count"] = exc.count
     return body, status
 
 
@@ -343,6 +348,8 @@ def start_instance() -> ResponseReturnValue:
     data = _field(body, "data", dict, required=False)
     instance = instances.start_instance(session, process_id=process_id, data=data, user=user)
     session.commit()
+    if instance.status == InstanceStatus.ERROR:
+        return _step_failed(session, instance)
     return instance_json(session, instance), 201
 
 
@@ -367,26 +374,58 @@ def complete_task(task_id: int) -> ResponseReturnValue:
     task = session.get(HumanTask, _checked_id(task_id))
     if task is None:
         raise NotFound(f"task {task_id} not found")
-    access.get_visible_instance(session, user, task.instance_id)
+    before = access.get_visible_instance(session, user, task.instance_id).status
     instance = instances.complete_task(session, task_id=task_id, data=data, user=user)
     session.commit()
+    if instance.status == InstanceStatus.ERROR and before != InstanceStatus.ERROR:
+        return _step_failed(session, instance)
     return instance_json(session, instance)
+
+
+def _step_failed(session: Session, instance: ProcessInstance) -> ResponseReturnValue:
+    """422: the caller's data made a step fail; the instance (committed) is in error."""
+    body = api_body("step_failed", error_label("step_failed"))
+    body["incident"] = dict(instance.error or {})
+    body["instance"] = instance_json(session, instance)
+    return body, 422
 
 
 @bp.post("/messages")
 def deliver_message() -> ResponseReturnValue:
     session, user = get_session(), _user()
     body = _json_object()
-    name = _field(body, "name", str)
-    correlation = _field(body, "correlation", dict, required=False)
-    payload = _field(body, "payload", dict, required=False)
-    delivered = instances.deliver_message(
+    delivered = messages.deliver_message(
         session,
-        name=name,
-        correlation=correlation,
-        payload=payload,
+        name=_field(body, "name", str),
+        correlation=_field(body, "correlation", dict, required=False),
+        payload=_field(body, "payload", dict, required=False),
+        deliver_all=_field(body, "all", bool, required=False),
         actor=user.username,
         user=user,
     )
     session.commit()
-    return {"delivered_to": delivered}, 202
+    return _delivered(session, {"delivered_to": delivered}, delivered)
+
+
+@bp.post("/signals")
+def deliver_signal() -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    body = _json_object()
+    delivered = messages.deliver_signal(
+        session,
+        name=_field(body, "name", str),
+        payload=_field(body, "payload", dict, required=False),
+        actor=user.username,
+        user=user,
+    )
+    session.commit()
+    return _delivered(session, {"delivered": len(delivered), "delivered_to": delivered}, delivered)
+
+
+def _delivered(session: Session, body: dict[str, Any], ids: list[int]) -> ResponseReturnValue:
+    """202, or 422 when the delivery made a step fail (the incidents are committed)."""
+    failed = messages.failed_now(session, ids)
+    if not failed:
+        return body, 202
+    problem = api_body("step_failed", error_label("step_failed"), failed_instances=failed)
+    return {**problem, **body}, 422

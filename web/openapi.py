@@ -29,7 +29,10 @@ ERRORS: dict[str, dict[str, Any]] = {
     "404": _error("记录不存在或无权查看"),
     "409": _error("任务已不在待办状态"),
     "415": _error("请求体类型不受支持"),
-    "422": _error("数据未通过表单校验，fields 列出各字段的错误"),
+    "422": _error(
+        "数据未通过表单校验（fields 列出各字段的错误）；或 code 为 step_failed："
+        "数据使流程运行出错，流程已记录异常（incident：element、line、message）"
+    ),
 }
 
 
@@ -208,8 +211,42 @@ SCHEMAS: dict[str, Any] = {
         "required": ["name"],
         "properties": {
             "name": {**SAFE_TEXT, "description": "BPMN 消息名称"},
-            "correlation": _input_object('关联字段，如 {"case_no": "X"}'),
+            "correlation": _input_object(
+                '关联属性的值：{"case_no": "X"}（属性 id → 值），'
+                '或按关联键 {"case_key": {"case_no": "X"}}'
+            ),
             "payload": _input_object("消息内容"),
+            "all": {
+                "type": "boolean",
+                "default": False,
+                "description": "匹配多个流程实例时全部投递；否则答复 409 ambiguous",
+            },
+        },
+    },
+    "Signal": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {**SAFE_TEXT, "description": "BPMN 信号名称（bpmn:signal 的 name）"},
+            "payload": _input_object("信号内容"),
+        },
+    },
+    "SignalDelivered": {
+        "type": "object",
+        "required": ["delivered", "delivered_to"],
+        "properties": {
+            "delivered": {"type": "integer", "description": "收到信号的流程实例数"},
+            "delivered_to": {"type": "array", "items": ID},
+        },
+    },
+    "Ambiguous": {
+        "type": "object",
+        "required": ["code", "message", "fields", "count"],
+        "properties": {
+            "code": {"type": "string", "enum": ["ambiguous"]},
+            "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            "count": {"type": "integer", "description": "匹配的流程实例数"},
         },
     },
     "Delivered": {
@@ -326,11 +363,35 @@ PATHS: dict[str, Any] = {
     "/messages": {
         "post": {
             "operationId": "deliverMessage",
-            "summary": "向等待该消息的流程投递消息",
+            "summary": "按关联属性向等待该消息的流程实例投递消息",
             "requestBody": {"required": True, "content": _json(_ref("Message"))},
             "responses": {
                 "202": {"description": "已投递", "content": _json(_ref("Delivered"))},
                 **_errors("403", *JSON_BODY_ERRORS),
+                "404": _error("没有（可见的）流程实例以这些关联值等待该消息"),
+                "409": {
+                    "description": "匹配多个流程实例，未投递（可加 all: true）",
+                    "content": _json(_ref("Ambiguous")),
+                },
+                "422": _error(
+                    "缺少关联属性（fields 为 correlation.<属性>）、与消息内容不一致，"
+                    "或 code 为 step_failed：消息已投递但使流程运行出错（failed_instances）"
+                ),
+            },
+        }
+    },
+    "/signals": {
+        "post": {
+            "operationId": "deliverSignal",
+            "summary": "向所有等待该信号的流程实例广播信号",
+            "requestBody": {"required": True, "content": _json(_ref("Signal"))},
+            "responses": {
+                "202": {"description": "已广播", "content": _json(_ref("SignalDelivered"))},
+                **_errors("403", *JSON_BODY_ERRORS),
+                "422": _error(
+                    "code 为 step_failed：信号已送达但使流程运行出错（failed_instances）"
+                ),
+                "404": _error("没有（可见的）流程实例等待该信号"),
             },
         }
     },

@@ -1,6 +1,7 @@
 """Case services: the functions web views, the API, jobs and the CLI call to work on cases.
 
-`instances` starts cases, completes tasks, delivers messages and reads what a case page shows,
+`instances` starts cases, completes tasks, retries failed ones and reads what a case page shows,
+`messages` routes messages (by correlation) and signals from other systems to waiting cases,
 `inbox` lists, claims and reassigns open tasks, `forms` validates submitted task data against
 its JSON Schema and the Xietong rules (teams, certificates, stamps). The top service layer: it
 may import every domain package below it, never `demo` or `commands`.

@@ -29,7 +29,6 @@ from engine.execution.processes import may_start
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
-from engine.models import MessageSubscription
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.models import User
@@ -144,48 +143,6 @@ def complete_task(
         )
     runner.run_and_save(step)
     return instance
-
-
-def deliver_message(
-    session: Session,
-    *,
-    name: str,
-    correlation: Mapping[str, Any],
-    payload: Mapping[str, Any],
-    actor: str,
-    user: User | None = None,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> list[int]:
-    """Deliver a message to every instance waiting for it with matching correlation.
-
-    With a `user` (an API caller), only instances that user may see are considered, so a
-    token cannot reach, or learn the ids of, cases outside its organization's view.
-
-    Raises:
-        NotFound: when no (visible) instance waits for this message and correlation.
-    """
-    key = projections.correlation_key(correlation)
-    waiting = (
-        select(MessageSubscription.instance_id)
-        .where(MessageSubscription.message_name == name, MessageSubscription.correlation == key)
-        .distinct()
-    )
-    if user is not None:
-        visible = access.visible_instances(session, user).with_only_columns(ProcessInstance.id)
-        waiting = waiting.where(MessageSubscription.instance_id.in_(visible))
-    instance_ids = sorted(session.scalars(waiting))
-    if not instance_ids:
-        raise NotFound(f"no instance waits for message {name!r} with correlation {key}")
-    now = _now(now)
-    for instance_id in instance_ids:
-        instance = runner.lock_instance(session, instance_id)
-        step = runner.open_step(
-            session, instance, settings=settings or load_settings(), actor=actor, now=now
-        )
-        runner.deliver(step, name, payload)
-        runner.run_and_save(step)
-    return instance_ids
 
 
 def retry_instance(

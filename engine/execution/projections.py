@@ -7,30 +7,29 @@ Nothing here drives SpiffWorkflow or commits.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
-from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import Protocol
 from typing import cast
 
+from SpiffWorkflow import TaskState as SpiffState
 from SpiffWorkflow.bpmn import BpmnWorkflow as SpiffWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as SpiffTimer
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
 from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy import Table
+from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.audit import append_events
 from engine.audit import event_row
 from engine.deadlines.tasks import DeadlineService
+from engine.execution import waits
 from engine.execution.bundles import ParsedDefinition
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import InstanceStatus
+from engine.models import MessageCorrelation
 from engine.models import MessageSubscription
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
@@ -46,6 +45,8 @@ logger = logging.getLogger(__name__)
 HUMAN_TASK_TABLE = cast(Table, HumanTask.__table__)
 TIMER_TABLE = cast(Table, TimerProjection.__table__)
 SUBSCRIPTION_TABLE = cast(Table, MessageSubscription.__table__)
+CORRELATION_TABLE = cast(Table, MessageCorrelation.__table__)
+WAIT_KINDS = ("timers", "messages", "signals")
 
 
 class StepState(Protocol):
@@ -109,7 +110,9 @@ def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:
                 on_behalf_of_id=on_behalf,
             )
         )
-    gone = step.ready_before - set(ready_now) - set(step.completed_guids)
+    # A task in ERROR keeps its open row: the admin retry makes it READY again, same guid.
+    failed = {str(t.id) for t in _workflow(step).get_tasks(state=SpiffState.ERROR)}
+    gone = step.ready_before - set(ready_now) - set(step.completed_guids) - failed
     if gone:
         table = HUMAN_TASK_TABLE
         session.execute(
@@ -193,47 +196,12 @@ def _add_parties(step: StepState, orgs: set[str]) -> None:
 
 
 def current_waits(step: StepState) -> dict[str, Any]:
-    """Timers and message subscriptions the workflow waits on, as plain data."""
-    timers: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    for task in _workflow(step).event_manager.tasks.values():
-        definition = task.task_spec.event_definition
-        bpmn_id = task.task_spec.bpmn_id
-        if isinstance(definition, SpiffTimer):
-            value = definition.details(task).value
-            if isinstance(value, str):
-                due = SpiffTimer.get_datetime(value).astimezone(UTC)
-                timers.append({"bpmn_id": bpmn_id, "due": due.isoformat()})
-        elif isinstance(definition, SpiffMessage):
-            messages.append(
-                {
-                    "bpmn_id": bpmn_id,
-                    "name": definition.name,
-                    "correlation": _correlation(step, task),
-                }
-            )
-    timers.sort(key=lambda t: (t["due"], t["bpmn_id"] or ""))
-    messages.sort(key=lambda m: (m["name"], m["correlation"], m["bpmn_id"] or ""))
-    return {"timers": timers, "messages": messages}
-
-
-def _correlation(step: StepState, task: SpiffTask) -> str:
-    info = step.parsed.elements.get(task.task_spec.bpmn_id or "")
-    keys = [
-        k.strip()
-        for k in (info.properties.get("correlate_on", "") if info else "").split(",")
-        if k.strip()
-    ]
-    return correlation_key({k: task.data.get(k) for k in keys})
-
-
-def correlation_key(values: Mapping[str, Any]) -> str:
-    """Canonical form of correlation values, as stored and looked up."""
-    return json.dumps({k: str(v) for k, v in values.items()}, sort_keys=True, ensure_ascii=False)
+    """Timers, message subscriptions and signal waits of the step's workflow, as plain data."""
+    return waits.current_waits(_workflow(step))
 
 
 def waiting_elements(waits: dict[str, Any]) -> set[str]:
-    return {w["bpmn_id"] for kind in ("timers", "messages") for w in waits.get(kind, [])}
+    return {w["bpmn_id"] for kind in WAIT_KINDS for w in waits.get(kind, [])}
 
 
 def sync_waits(step: StepState, waits: dict[str, Any]) -> None:
@@ -242,8 +210,8 @@ def sync_waits(step: StepState, waits: dict[str, Any]) -> None:
     stored = instance.waits or {}
     if waits.get("timers") != stored.get("timers"):
         _replace_timers(step, waits["timers"])
-    if waits.get("messages") != stored.get("messages"):
-        _replace_subscriptions(step, waits["messages"])
+    if any(waits.get(kind) != stored.get(kind) for kind in ("messages", "signals")):
+        _replace_subscriptions(step, waits["messages"], waits["signals"])
     if waits != stored:
         instance.waits = waits
     dues = [datetime.fromisoformat(t["due"]) for t in waits["timers"]]
@@ -265,17 +233,41 @@ def _replace_timers(step: StepState, timers: list[dict[str, Any]]) -> None:
     )
 
 
-def _replace_subscriptions(step: StepState, messages: list[dict[str, Any]]) -> None:
+def _replace_subscriptions(
+    step: StepState, messages: list[dict[str, Any]], signals: list[dict[str, Any]]
+) -> None:
     instance_id = step.instance.id
     table = SUBSCRIPTION_TABLE
+    mine = select(table.c.id).where(table.c.instance_id == instance_id).scalar_subquery()
+    step.session.execute(
+        CORRELATION_TABLE.delete().where(CORRELATION_TABLE.c.subscription_id.in_(mine))
+    )
     step.session.execute(table.delete().where(table.c.instance_id == instance_id))
     step.session.add_all(
         MessageSubscription(
             instance_id=instance_id,
-            message_name=m["name"],
-            correlation=m["correlation"],
-            bpmn_id=m["bpmn_id"],
+            kind="signal",
+            message_name=signal["name"],
+            bpmn_id=signal["bpmn_id"],
             since=step.now,
         )
-        for m in messages
+        for signal in signals
+    )
+    step.session.add_all(
+        MessageSubscription(
+            instance_id=instance_id,
+            kind="message",
+            message_name=message["name"],
+            correlation=message["correlation"],
+            properties=message["properties"],
+            bpmn_id=message["bpmn_id"],
+            since=step.now,
+            values=[
+                MessageCorrelation(
+                    message_name=message["name"], key_name=key, property=prop, value=value
+                )
+                for key, prop, value in message["values"]
+            ],
+        )
+        for message in messages
     )

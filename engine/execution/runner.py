@@ -14,17 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow import TaskState as SpiffState
-from SpiffWorkflow.bpmn import BpmnEvent as SpiffEvent
 from SpiffWorkflow.bpmn import BpmnWorkflow as SpiffWorkflow
-from SpiffWorkflow.exceptions import WorkflowException as SpiffWorkflowError
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
 from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.deadlines.clocks import apply_clock_actions
 from engine.errors import Conflict
-from engine.errors import EngineError
 from engine.errors import NotFound
 from engine.execution import catalog
 from engine.execution import service_tasks
@@ -34,7 +30,7 @@ from engine.execution.definitions import parsed_definition
 from engine.execution.definitions import remember_definition
 from engine.execution.projections import audit_event
 from engine.execution.saving import check_uncaught_events
-from engine.execution.saving import error_details
+from engine.execution.saving import record_failure
 from engine.execution.saving import save
 from engine.execution.script_engine import GuardedEnvironment
 from engine.execution.script_engine import GuardedScriptEngine
@@ -265,30 +261,22 @@ def complete_human_task(
         raise Conflict(f"task {task_guid} is no longer open")
     before = {k: task.data.get(k) for k in data}
     task.data.update(dict(data))
-    task.run()
+    try:
+        task.run()
+    except Exception as exc:  # the submitted data broke the task: an incident
+        record_failure(step, exc, task)
+        if task.state != SpiffState.COMPLETED:
+            return  # the task itself failed: it stays open for the retry
     apply_clocks(step, task)
     step.completed_guids[task_guid] = (completed_by, on_behalf_of)
     step.audit.append(audit_event(step, "task_completed", task, before, dict(data)))
 
 
-def deliver(step: Step, name: str, payload: Mapping[str, Any]) -> None:
-    """Hand a message to the waiting workflow.
-
-    Raises:
-        NotFound: when the workflow does not wait for the message any more.
-    """
-    workflow = workflow_of(step)
-    try:
-        workflow.send_event(SpiffEvent(SpiffMessage(name), payload=dict(payload)))
-    except SpiffWorkflowError as exc:
-        raise NotFound(f"instance {step.instance.id} is not waiting for {name}") from exc
-    step.audit.append(
-        audit_event(step, "message_received", None, None, dict(payload), {"message": name})
-    )
-
-
 def reset_failed(step: Step, data_patch: Mapping[str, Any]) -> None:
     """Put the failed task back to READY with patched data (admin retry).
+
+    The patch goes on the failed task's parent first: resetting re-reads the parent's data and
+    re-checks data inputs, which is what failed for an io-specification or data-object error.
 
     Raises:
         Conflict: when the instance has no failed task.
@@ -298,16 +286,32 @@ def reset_failed(step: Step, data_patch: Mapping[str, Any]) -> None:
     if not failed:
         raise Conflict(f"instance {step.instance.id} has no failed task to retry")
     task = failed[0]
-    workflow.reset_from_task_id(task.id)
-    task = workflow.get_task_from_id(task.id)
-    task.data.update(dict(data_patch))
+    if task.task_spec.manual:
+        step.ready_before.add(str(task.id))  # its open row stays; READY again, it is not new
     step.instance.error = None
     step.audit.append(audit_event(step, "retried", task, None, dict(data_patch)))
+    if task.parent is not None:
+        task.parent.data.update(dict(data_patch))
+    try:
+        workflow.reset_from_task_id(task.id)
+    except Exception as exc:  # the patched data still fails: the incident stays
+        record_failure(step, exc, task)
+        return
+    task = workflow.get_task_from_id(task.id)
+    task.data.update(dict(data_patch))
 
 
 def run_and_save(step: Step) -> None:
-    """Run engine steps (timers first), record incidents, and save state and projections."""
+    """Run engine steps (timers first), record incidents, and save state and projections.
+
+    Any exception inside the engine steps becomes the instance's incident: the failing task is
+    left in ERROR (the admin retry resets from it), the step's earlier progress is kept.
+    """
     workflow = workflow_of(step)
+    running: list[SpiffTask] = []
+
+    def will_complete(task: SpiffTask) -> None:
+        running[:] = [task]
 
     def did_complete(task: SpiffTask) -> None:
         apply_clocks(step, task)
@@ -318,14 +322,15 @@ def run_and_save(step: Step) -> None:
                 )
             )
 
-    try:
-        workflow.refresh_timers()
-        workflow.do_engine_steps(did_complete_task=did_complete)
-        check_uncaught_events(step)
-    except SpiffWorkflowError as exc:
-        step.error = error_details(exc)
-    except EngineError as exc:
-        step.error = {"element": None, "line": None, "message": exc.message, "type": exc.code}
+    if step.error is None:
+        try:
+            workflow.refresh_timers()
+            workflow.do_engine_steps(
+                will_complete_task=will_complete, did_complete_task=did_complete
+            )
+            check_uncaught_events(step)
+        except Exception as exc:  # every failure of a step is an incident
+            record_failure(step, exc, running[0] if running else None)
     save(step)
 
 

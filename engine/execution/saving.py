@@ -13,9 +13,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     EscalationEventDefinition as SpiffEscalationEvent,
 )
-from SpiffWorkflow.exceptions import WorkflowException as SpiffWorkflowError
 from SpiffWorkflow.task import Task as SpiffTask
 
+from engine.errors import EngineError
 from engine.errors import UnstorableData
 from engine.execution.bundles import ParsedDefinition
 from engine.execution.projections import audit_event
@@ -36,19 +36,28 @@ logger = logging.getLogger(__name__)
 
 
 def check_uncaught_events(step: Step) -> None:
+    """An uncaught BPMN error is an incident; an uncaught escalation is only audited.
+
+    BPMN 2.0 section 10.5.4: an escalation nobody catches does not interrupt the process
+    (SpiffWorkflow's own test expects the instance to complete).
+    """
     for event in workflow_of(step).get_events():
         definition = event.event_definition
-        if isinstance(definition, SpiffErrorEvent | SpiffEscalationEvent):
-            kind = "error" if isinstance(definition, SpiffErrorEvent) else "escalation"
-            code = getattr(definition, "code", None) or definition.name
-            element = thrower(step.parsed, definition)
-            info = step.parsed.elements.get(element or "")
-            step.error = {
-                "element": element,
-                "line": info.line if info else None,
-                "message": f"uncaught BPMN {kind} {code!r}",
-                "type": f"bpmn_{kind}",
-            }
+        if not isinstance(definition, SpiffErrorEvent | SpiffEscalationEvent):
+            continue
+        code = getattr(definition, "code", None) or definition.name
+        element = thrower(step.parsed, definition)
+        if isinstance(definition, SpiffEscalationEvent):
+            detail = {"escalation": code, "element": element}
+            step.audit.append(audit_event(step, "uncaught_escalation", None, None, None, detail))
+            continue
+        info = step.parsed.elements.get(element or "")
+        step.error = {
+            "element": element,
+            "line": info.line if info else None,
+            "message": f"uncaught BPMN error {code!r}",
+            "type": "bpmn_error",
+        }
 
 
 def thrower(parsed: ParsedDefinition, definition: Any) -> str | None:
@@ -61,20 +70,49 @@ def thrower(parsed: ParsedDefinition, definition: Any) -> str | None:
     return None
 
 
-def error_details(exc: SpiffWorkflowError) -> dict[str, Any]:
-    task = getattr(exc, "task", None)
+def record_failure(step: Step, exc: Exception, running: SpiffTask | None) -> None:
+    """Make an exception of a step the instance's incident, its failing task left in ERROR."""
+    task = failing_task(exc, running)
+    if task is not None and task.state != SpiffState.ERROR:
+        task.error()
+    step.error = error_details(step, exc, task)
+    logger.info("instance %s: step failed at task %s", step.instance.id, task and task.id)
+
+
+def failing_task(exc: Exception, running: SpiffTask | None) -> SpiffTask | None:
+    """The task to retry from: the one the exception names, else the one that was running.
+
+    A raw exception (a multi-instance collection that is not a list) comes out of a child's
+    update while the running task completes: that child, still FUTURE, is the failing one.
+    """
+    task: SpiffTask | None = getattr(exc, "task", None)
+    if task is not None or running is None:
+        return task
+    if running.state != SpiffState.COMPLETED:
+        return running
+    pending = [c for c in running.children if c.state == SpiffState.FUTURE]
+    return pending[0] if pending else running
+
+
+def error_details(step: Step, exc: Exception, task: SpiffTask | None) -> dict[str, Any]:
+    """Element, line, message and type of a failure (the script line, else the BPMN line)."""
     cause = exc.__cause__ or getattr(exc, "exception", None)
-    message = str(exc).strip()
+    message = str(exc).strip() or type(exc).__name__
     if cause is not None and str(cause) and str(cause) not in message:
         message = f"{message}: {cause}"
+    element = task.task_spec.bpmn_id if task is not None else None
+    if element is None and getattr(exc, "task_spec", None) is not None:
+        element = exc.task_spec.bpmn_id  # type: ignore[attr-defined]
+    info = step.parsed.elements.get(element or "")
+    line = getattr(exc, "line_number", None) or getattr(getattr(cause, "line", None), "real", None)
+    if isinstance(exc, EngineError):
+        line = getattr(exc, "line", None) or line
+        element = getattr(exc, "element", None) or element
     return {
-        "element": task.task_spec.bpmn_id
-        if task is not None
-        else getattr(exc, "task_spec", None) and exc.task_spec.bpmn_id,
-        "line": getattr(exc, "line_number", None)
-        or getattr(getattr(cause, "line", None), "real", None),
+        "element": element,
+        "line": line or (info.line if info else None),
         "message": message,
-        "type": getattr(exc, "error_type", type(exc).__name__),
+        "type": getattr(exc, "error_type", None) or getattr(exc, "code", type(exc).__name__),
         "task_guid": str(task.id) if task is not None else None,
     }
 

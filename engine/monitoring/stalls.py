@@ -106,9 +106,10 @@ class _Definition:
         return str(info.name) if info and info.name else fallback
 
 
-def _waits(
+def waits_of(
     session: Session, row: Any, tasks: list[tuple[int, str, str]], settings: Settings
 ) -> list[Wait]:
+    """What an instance (a row with id, definition, waits) waits on, each with its threshold."""
     spec = _Definition(
         definitions.parsed_definition(session, row).elements,
         definitions.definition_info(session, row).manifest,
@@ -127,6 +128,10 @@ def _waits(
         bpmn_id = message.get("bpmn_id")
         hours = stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest, settings)
         found.append(Wait(bpmn_id, spec.name(bpmn_id, f"等待消息「{message.get('name')}」"), hours))
+    for signal in waits.get("signals", []):
+        bpmn_id = signal.get("bpmn_id")
+        hours = stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest, settings)
+        found.append(Wait(bpmn_id, spec.name(bpmn_id, f"等待信号「{signal.get('name')}」"), hours))
     for timer in waits.get("timers", []):
         bpmn_id = timer.get("bpmn_id")
         hours_or_none = explicit_stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest)
@@ -212,7 +217,7 @@ def _check_stall(
     settings: Settings,
 ) -> bool:
     with factory.begin() as session:
-        waits = _waits(session, row, tasks, settings)
+        waits = waits_of(session, row, tasks, settings)
         if not waits:
             return False
         wait = min(waits, key=lambda w: w.hours)

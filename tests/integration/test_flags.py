@@ -31,6 +31,7 @@ from sqlalchemy.orm import sessionmaker
 
 from engine import model_registry
 from engine.cases import instances
+from engine.cases import messages
 from engine.db import make_engine
 from engine.db import make_session_factory
 from engine.deadlines import calendar as work_calendar
@@ -333,7 +334,7 @@ def test_stall_clears_on_progress_and_recurs_with_the_next_threshold(env: Env) -
     run_jobs(env, handed_over + timedelta(hours=49))
     received = handed_over + timedelta(hours=50)
     with env.factory.begin() as session:
-        instances.deliver_message(
+        messages.deliver_message(
             session,
             name="police_receipt",
             correlation={"case_no": "JD-7"},

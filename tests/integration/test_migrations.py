@@ -90,3 +90,52 @@ def test_the_upgrade_chains_existing_audit_rows(empty_database_url: str) -> None
     assert report.broken is None
     assert hashes[0] is None
     assert all(hashes[1:])
+
+
+def test_waiting_correlate_on_rows_keep_their_values_as_correlation_rows(
+    empty_database_url: str,
+) -> None:
+    settings = Settings(database_url=empty_database_url)
+    migrate.upgrade(settings, "0001")
+    engine = make_engine(settings)
+    moment = "2026-01-01 00:00:00+00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO process_definition (id, process_id, version, spec_hash, name,"
+                " files, forms, manifest, deployed_at, deployed_by)"
+                " VALUES (1, 'p', 1, 'h', 'p', '{}', '{}', '{}', :at, 'x')"
+            ),
+            {"at": moment},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO process_instance (id, definition_id, spec_hash, process_id, title,"
+                " status, state_json, serializer_version, last_progress_at, confidential,"
+                " started_at, updated_at, waits, party_orgs, clocks, lock_version)"
+                " VALUES (1, 1, 'h', 'p', 't', 'waiting', '{}', '1.5', :at, false, :at, :at,"
+                " '{}', '[]', '{}', 1)"
+            ),
+            {"at": moment},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO message_subscription (id, instance_id, message_name, correlation,"
+                " since) VALUES (1, 1, 'police_receipt', :corr, :at), (2, 1, 'other', '{}', :at)"
+            ),
+            {"corr": '{"case_no": "A-1"}', "at": moment},
+        )
+    migrate.upgrade(settings)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT subscription_id, message_name, key_name, property, value"
+                " FROM message_correlation"
+            )
+        ).all()
+        kinds = connection.execute(
+            text("SELECT id, kind FROM message_subscription ORDER BY id")
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(1, "police_receipt", "legacy", "case_no", '"A-1"')]
+    assert [tuple(k) for k in kinds] == [(1, "message"), (2, "message")]

@@ -17,6 +17,20 @@ from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo
 
 API_MESSAGE = Path(__file__).resolve().parents[2] / "fixtures" / "web" / "api_message.bpmn"
+SIGNAL_CATCH = (
+    Path(__file__).resolve().parents[2]
+    / "fixtures"
+    / "engine"
+    / "signal_catch"
+    / "signal_catch.bpmn"
+)
+STEP_FAILURES = (
+    Path(__file__).resolve().parents[2]
+    / "fixtures"
+    / "engine"
+    / "step_failures"
+    / "step_failures.bpmn"
+)
 XML = {"Content-Type": "application/xml"}
 
 
@@ -180,6 +194,112 @@ def test_messages_reach_the_waiting_instance_only(api: Any) -> None:
     assert right.status_code == 202 and right.get_json() == {"delivered_to": [instance_id]}
     tasks = api("admin").get(f"/instances/{instance_id}").get_json()["tasks"]
     assert [t["bpmn_id"] for t in tasks if t["state"] == "open"] == ["confirm_receipt"]
+
+
+def _start_waiting(api: Any, *case_numbers: str) -> list[int]:
+    api("admin").post("/processes", data=API_MESSAGE.read_bytes(), headers=XML)
+    started = [
+        api("admin").post(
+            "/instances", json={"process_id": "api_message", "data": {"case_no": case_no}}
+        )
+        for case_no in case_numbers
+    ]
+    assert all(r.status_code == 201 for r in started), [r.get_json() for r in started]
+    return [r.get_json()["id"] for r in started]
+
+
+def test_a_message_matching_two_instances_is_409_ambiguous_unless_all(api: Any) -> None:
+    first, second = _start_waiting(api, "AMB-1", "AMB-1")
+    message = {"name": "case_receipt", "correlation": {"case_no": "AMB-1"}, "payload": {}}
+
+    refused = api("admin").post("/messages", json=message)
+    assert refused.status_code == 409
+    assert _is_error(refused.get_json(), "ambiguous") and refused.get_json()["count"] == 2
+    assert api("admin").get(f"/instances/{first}").get_json()["status"] == "waiting"
+
+    everyone = api("admin").post("/messages", json={**message, "all": True})
+    assert everyone.status_code == 202
+    assert everyone.get_json() == {"delivered_to": [first, second]}
+
+
+def test_a_message_without_its_correlation_values_is_422_naming_the_property(
+    api: Any,
+) -> None:
+    _start_waiting(api, "MISS-1")
+
+    refused = api("admin").post("/messages", json={"name": "case_receipt", "payload": {}})
+
+    assert refused.status_code == 422
+    assert _is_error(refused.get_json(), "invalid_data")
+    assert list(refused.get_json()["fields"]) == ["correlation.case_no"]
+
+
+def test_a_keyed_correlation_reaches_the_instance(api: Any) -> None:
+    [instance_id] = _start_waiting(api, "KEY-1")
+    message = {"name": "case_receipt", "correlation": {"case_key": {"case_no": "KEY-1"}}}
+
+    delivered = api("admin").post("/messages", json=message)
+
+    assert delivered.status_code == 202 and delivered.get_json()["delivered_to"] == [instance_id]
+
+
+def test_all_must_be_a_boolean(api: Any) -> None:
+    response = api("admin").post("/messages", json={"name": "case_receipt", "all": "yes"})
+    assert response.status_code == 400 and "all" in response.get_json()["fields"]
+
+
+def test_a_signal_reaches_every_waiting_instance_and_answers_the_count(api: Any) -> None:
+    api("admin").post("/processes", data=SIGNAL_CATCH.read_bytes(), headers=XML)
+    ids = [
+        api("admin").post("/instances", json={"process_id": "signal_catch"}).get_json()["id"]
+        for _ in range(2)
+    ]
+
+    response = api("admin").post("/signals", json={"name": "policy_changed", "payload": {}})
+
+    assert response.status_code == 202
+    assert response.get_json() == {"delivered": 2, "delivered_to": ids}
+    tasks = api("admin").get(f"/instances/{ids[1]}").get_json()["tasks"]
+    assert [t["bpmn_id"] for t in tasks if t["state"] == "open"] == ["review"]
+
+
+def test_data_that_breaks_a_step_answers_422_and_leaves_an_incident(api: Any) -> None:
+    api("admin").post("/processes", data=STEP_FAILURES.read_bytes(), headers=XML)
+    started = api("admin").post("/instances", json={"process_id": "step_failures"}).get_json()
+    [prepare] = started["tasks"]
+    data = {"kind": "script", "total": 1, "parts": 0}
+
+    response = api("admin").post(f"/tasks/{prepare['id']}/complete", json={"data": data})
+
+    assert response.status_code == 422
+    body = response.get_json()
+    assert _is_error(body, "step_failed")
+    assert body["incident"]["element"] == "compute_share"
+    assert "ZeroDivision" in body["incident"]["message"]
+    assert api("admin").get(f"/instances/{started['id']}").get_json()["status"] == "error"
+
+
+def test_a_message_whose_payload_breaks_the_next_step_answers_422(api: Any) -> None:
+    xml = (API_MESSAGE.parent / "api_message_script.bpmn").read_bytes()
+    api("admin").post("/processes", data=xml, headers=XML)
+    started = (
+        api("admin")
+        .post("/instances", json={"process_id": "api_message_script", "data": {"case_no": "AMT-1"}})
+        .get_json()
+    )
+    message = {"name": "case_amount", "correlation": {"case_no": "AMT-1"}, "payload": {}}
+
+    bad = api("admin").post("/messages", json={**message, "payload": {"amount": "x"}})
+
+    assert bad.status_code == 422
+    assert _is_error(bad.get_json(), "step_failed")
+    assert bad.get_json()["failed_instances"] == [started["id"]]
+    assert api("admin").get(f"/instances/{started['id']}").get_json()["status"] == "error"
+
+
+def test_signals_reach_nobody_with_404(api: Any) -> None:
+    response = api("admin").post("/signals", json={"name": "nobody_waits", "payload": {}})
+    assert response.status_code == 404 and _is_error(response.get_json(), "not_found")
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.cases import instances
+from engine.cases import messages
 from engine.execution import runner
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -148,7 +149,7 @@ class Case:
         self, name: str, correlation: Mapping[str, Any], payload: Mapping[str, Any], when: str
     ) -> None:
         """Deliver a message from another system; it must reach exactly this instance."""
-        reached = instances.deliver_message(
+        reached = messages.deliver_message(
             self.session,
             name=name,
             correlation=correlation,
