@@ -58,7 +58,8 @@ def _check_file(tmp_path: Path, text: str, name: str = "broken.bpmn") -> list[Pr
 
 
 def test_every_engine_fixture_is_valid() -> None:
-    assert catalog.check_paths(sorted(p for p in FIXTURES.iterdir() if p.is_dir())) == []
+    problems = catalog.check_paths(sorted(p for p in FIXTURES.iterdir() if p.is_dir()))
+    assert [p for p in problems if not p.warning] == []
 
 
 def test_a_good_single_file_has_no_problems(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases import instances
 from engine.execution import processes
+from engine.execution.uploads import UploadedFile
 from engine.models import InstanceStatus
 from engine.models import Role
 from engine.models import TaskStatus
@@ -56,9 +57,8 @@ def _raw(name: str, process_id: str) -> BpmnWorkflow:
 def _start_corpus(
     session: Session, officer: User, settings: Settings, clock: Clock, name: str
 ) -> int:
-    definition = processes.deploy_upload(
-        session, xml=(CORPUS / name).read_bytes(), filename=name, actor="tester"
-    )
+    upload = UploadedFile(name, (CORPUS / name).read_bytes())
+    [(definition, _created)] = processes.deploy_files(session, [upload], actor="tester")
     return instances.start_instance(
         session,
         process_id=definition.process_id,
