@@ -20,6 +20,10 @@ class Settings:
     secret_key: str = "dev-only-secret-change-me"  # noqa: S105 - documented: set XIETONG_SECRET_KEY
     # Wall-clock budget for one BPMN script or condition evaluation (CPU-bomb guard).
     script_time_budget_seconds: float = 2.0
+    # Timers may wait at most this long (durations and dates); beyond it is a model error.
+    timer_horizon_years: int = 10
+    # Most children one multi-instance task may have (cardinality or collection length).
+    max_multi_instance: int = 1000
     # DOMAIN.md T6: the 3-day periods of State Council Decree 310 count as calendar or working days.
     transfer_rule_3d_mode: str = "cd"
     timer_poll_seconds: int = 5
@@ -53,6 +57,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         script_time_budget_seconds=float(
             env.get("XIETONG_SCRIPT_TIME_BUDGET", base.script_time_budget_seconds)
         ),
+        timer_horizon_years=int(env.get("XIETONG_TIMER_HORIZON_YEARS", base.timer_horizon_years)),
+        max_multi_instance=int(env.get("XIETONG_MAX_MULTI_INSTANCE", base.max_multi_instance)),
         transfer_rule_3d_mode=env.get("XIETONG_TRANSFER_3D_MODE", base.transfer_rule_3d_mode),
         timer_poll_seconds=int(env.get("XIETONG_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
         flag_poll_seconds=int(env.get("XIETONG_FLAG_POLL_SECONDS", base.flag_poll_seconds)),

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,14 @@ from sqlalchemy.orm import Session
 from engine.errors import Problem
 from engine.errors import UnsafeScript
 from engine.errors import WorkflowDefinitionError
+from engine.execution.bounds import WorkLimits
+from engine.execution.bounds import guard_multi_instance
+from engine.execution.bounds import literal_problems
 from engine.execution.sandbox import check_source
 from engine.execution.script_api import SAFE_BUILTIN_NAMES
 from engine.execution.script_api import SCRIPT_API
 from engine.models import ProcessDefinition
+from engine.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +174,9 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
         raise WorkflowDefinitionError([_spiff_problem(exc, bundle)]) from exc
     elements = _element_infos(bundle)
     parsed = ParsedDefinition(spec, subprocess_specs, elements)
+    for process_spec in _all_specs(parsed):
+        for task_spec in process_spec.task_specs.values():
+            guard_multi_instance(task_spec)
     problems = lint(parsed, bundle)
     if problems:
         raise WorkflowDefinitionError(problems)
@@ -311,6 +320,22 @@ def lint(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
     return problems
 
 
+def bound_problems(
+    parsed: ParsedDefinition,
+    bundle: ProcessBundle,
+    work_limits: WorkLimits,
+    now: datetime | None = None,
+) -> list[Problem]:
+    """Literal timers beyond the horizon and literal cardinalities above the limit."""
+    problems: list[Problem] = []
+    for spec in _all_specs(parsed):
+        file_name = Path(spec.file).name if getattr(spec, "file", None) else _first_file(bundle)
+        for bpmn_id, message in literal_problems(spec, work_limits, now or datetime.now(UTC)):
+            line = parsed.elements[bpmn_id].line if bpmn_id in parsed.elements else None
+            problems.append(Problem(file_name, line, bpmn_id, message))
+    return problems
+
+
 def _shared_id_problems(bundle: ProcessBundle) -> list[Problem]:
     """BPMN ids used in two files of one bundle: lanes and properties are looked up by id."""
     first_seen: dict[str, str] = {}
@@ -398,16 +423,26 @@ def bundle_of(definition: ProcessDefinition) -> ProcessBundle:
 
 
 def deploy(
-    session: Session, bundle: ProcessBundle, *, actor: str
+    session: Session,
+    bundle: ProcessBundle,
+    *,
+    actor: str,
+    work_limits: WorkLimits | None = None,
+    now: datetime | None = None,
 ) -> tuple[ProcessDefinition, bool]:
     """Deploy a bundle as a new version; unchanged files are a no-op.
 
-    Returns the definition and whether a new version was created.
+    Returns the definition and whether a new version was created. Literal timers beyond
+    the horizon and literal cardinalities above the limit are refused here, not at parse:
+    a later, smaller setting must not make deployed versions unloadable.
 
     Raises:
         WorkflowDefinitionError: when validation fails (nothing is stored).
     """
     parsed = parse_bundle(bundle)
+    problems = bound_problems(parsed, bundle, work_limits or WorkLimits.of(load_settings()), now)
+    if problems:
+        raise WorkflowDefinitionError(problems)
     spec_hash = bundle.spec_hash
     existing = session.scalar(
         select(ProcessDefinition).where(

@@ -28,6 +28,7 @@ from engine.errors import EngineError
 from engine.errors import NotFound
 from engine.execution import catalog
 from engine.execution import service_tasks
+from engine.execution.bounds import WorkLimits
 from engine.execution.definitions import definition_info
 from engine.execution.definitions import latest_definition
 from engine.execution.definitions import parsed_definition
@@ -97,8 +98,10 @@ def _make_engine(step: Step) -> GuardedScriptEngine:
             step.session, name, params, actor=step.actor, instance_id=step.instance.id
         )
 
+    settings = step.settings
     return GuardedScriptEngine(
-        GuardedEnvironment(step.settings.script_time_budget_seconds, services, step.now)
+        GuardedEnvironment(settings.script_time_budget_seconds, services, step.now),
+        WorkLimits.of(settings),
     )
 
 
@@ -244,7 +247,12 @@ def complete_human_task(
         raise Conflict(f"task {task_guid} is no longer open")
     before = {k: task.data.get(k) for k in data}
     task.data.update(dict(data))
-    task.run()
+    try:
+        task.run()
+    except SpiffWorkflowError as exc:
+        # The next element refused to start (a multi-instance collection over the limit, a
+        # bad timer): the task itself is done, the instance records an incident.
+        step.error = error_details(exc)
     apply_clocks(step, task)
     step.completed_guids[task_guid] = (completed_by, on_behalf_of)
     step.audit.append(audit_event(step, "task_completed", task, before, dict(data)))
