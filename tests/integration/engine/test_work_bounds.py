@@ -20,6 +20,7 @@ from engine.settings import Settings
 from tests.conftest import Clock
 from tests.factories import deploy_fixture
 from tests.factories import fixture_path
+from tests.integration.engine.support import open_tasks
 from tests.integration.engine.support import reload
 
 SMALL_RUN = {"notice_count": 2, "parties": ["甲", "乙"], "wait_for": "PT1H"}
@@ -185,3 +186,65 @@ def test_a_literal_within_the_limits_deploys(session: Session) -> None:
     definition, created = catalog.deploy(session, bundle, actor="tester")
 
     assert created and definition.process_id == "work_bounds"
+
+
+def test_a_parallel_collection_over_the_limit_creates_no_task(
+    session: Session, officer: User, settings: Settings, clock: Clock
+) -> None:
+    deploy_fixture(session, "mi_review")
+    agencies = {f"a{i}": {"org": "YJS-SCJGJ", "topic": "x"} for i in range(3)}
+    instance = instances.start_instance(
+        session,
+        process_id="mi_review",
+        data={"agencies": agencies},
+        user=officer,
+        settings=settings.with_overrides(max_multi_instance=2),
+        now=clock.now,
+    )
+
+    found = reload(session, instance.id)
+    assert found.status == InstanceStatus.ERROR
+    assert found.error is not None
+    assert found.error["element"] == "agency_review"
+    assert "'agencies' has 3 items, more than the limit of 2" in found.error["message"]
+    assert open_tasks(session, instance.id) == []
+
+
+def test_a_limit_hit_when_a_user_completes_a_task_is_an_incident_not_a_failure(
+    session: Session, officer: User, settings: Settings, clock: Clock
+) -> None:
+    bundle = _bundle(
+        '<bpmn:sequenceFlow id="flow_to_notify" sourceRef="start" targetRef="notify_each" />',
+        '<bpmn:sequenceFlow id="flow_to_fill" sourceRef="start" targetRef="fill_count" />'
+        '<bpmn:userTask id="fill_count" name="填写数量"><bpmn:incoming>flow_to_fill'
+        "</bpmn:incoming><bpmn:outgoing>flow_to_notify</bpmn:outgoing></bpmn:userTask>"
+        '<bpmn:sequenceFlow id="flow_to_notify" sourceRef="fill_count" targetRef="notify_each" />',
+    )
+    bundle = catalog.ProcessBundle(
+        bundle.process_id, bundle.files, {}, bundle.manifest, strict=False
+    )
+    catalog.deploy(session, bundle, actor="tester")
+    instance = instances.start_instance(
+        session,
+        process_id="work_bounds",
+        data=SMALL_RUN,
+        user=officer,
+        settings=settings,
+        now=clock.now,
+    )
+    [fill] = open_tasks(session, instance.id)
+
+    instances.complete_task(
+        session,
+        task_id=fill.id,
+        data={"notice_count": 10**6},
+        user=officer,
+        settings=settings,
+        now=clock.now,
+    )
+
+    found = reload(session, instance.id)
+    assert found.status == InstanceStatus.ERROR
+    assert found.error is not None
+    assert found.error["element"] == "notify_each"
+    assert "cardinality 1000000 is more than the limit of 1000" in found.error["message"]
