@@ -24,6 +24,11 @@ class Settings:
     timer_horizon_years: int = 10
     # Most children one multi-instance task may have (cardinality or collection length).
     max_multi_instance: int = 1000
+    # Where BPMN code runs: "uploaded" (models uploaded through the web or API run in worker
+    # processes with OS limits, reviewed folders in the server), "all", or "none".
+    script_isolation: str = "uploaded"
+    # Address-space limit of one script worker process.
+    script_memory_mb: int = 512
     # DOMAIN.md T6: the 3-day periods of State Council Decree 310 count as calendar or working days.
     transfer_rule_3d_mode: str = "cd"
     timer_poll_seconds: int = 5
@@ -59,6 +64,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         timer_horizon_years=int(env.get("XIETONG_TIMER_HORIZON_YEARS", base.timer_horizon_years)),
         max_multi_instance=int(env.get("XIETONG_MAX_MULTI_INSTANCE", base.max_multi_instance)),
+        script_isolation=env.get("XIETONG_SCRIPT_ISOLATION", base.script_isolation),
+        script_memory_mb=int(env.get("XIETONG_SCRIPT_MEMORY_MB", base.script_memory_mb)),
         transfer_rule_3d_mode=env.get("XIETONG_TRANSFER_3D_MODE", base.transfer_rule_3d_mode),
         timer_poll_seconds=int(env.get("XIETONG_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
         flag_poll_seconds=int(env.get("XIETONG_FLAG_POLL_SECONDS", base.flag_poll_seconds)),

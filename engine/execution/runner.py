@@ -39,6 +39,7 @@ from engine.execution.saving import error_details
 from engine.execution.saving import save
 from engine.execution.script_engine import GuardedEnvironment
 from engine.execution.script_engine import GuardedScriptEngine
+from engine.execution.script_worker import pool_for
 from engine.execution.step import Step
 from engine.execution.step import find_task
 from engine.execution.step import ready_human_tasks
@@ -99,8 +100,12 @@ def _make_engine(step: Step) -> GuardedScriptEngine:
         )
 
     settings = step.settings
+    isolated = settings.script_isolation == "all" or (
+        settings.script_isolation == "uploaded" and not step.manifest.get("strict", True)
+    )
+    workers = pool_for(settings.script_memory_mb) if isolated else None
     return GuardedScriptEngine(
-        GuardedEnvironment(settings.script_time_budget_seconds, services, step.now),
+        GuardedEnvironment(settings.script_time_budget_seconds, services, step.now, workers),
         WorkLimits.of(settings),
     )
 

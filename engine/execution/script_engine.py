@@ -30,6 +30,8 @@ from engine.execution.sandbox import run_with_budget
 from engine.execution.script_api import SAFE_BUILTINS
 from engine.execution.script_api import SCRIPT_API
 from engine.execution.script_api import step_time
+from engine.execution.script_worker import WorkerPool
+from engine.execution.script_worker import request_for
 
 ServiceCall = Callable[[str, dict[str, Any]], Any]
 
@@ -37,7 +39,13 @@ ServiceCall = Callable[[str, dict[str, Any]], Any]
 class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
     """Task-data environment that gates and time-boxes every piece of BPMN code."""
 
-    def __init__(self, budget: float, services: ServiceCall, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        budget: float,
+        services: ServiceCall,
+        now: datetime | None = None,
+        workers: WorkerPool | None = None,
+    ) -> None:
         builtins = {
             **SAFE_BUILTINS,
             "range": bounded_range,
@@ -49,9 +57,12 @@ class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
         self.budget = budget
         self.services = services
         self.now = now
+        self.workers = workers
 
     def evaluate(self, expression: str, context: Any, external_context: Any = None) -> Any:
         code = compile_guarded(expression, "eval")
+        if self.workers is not None:
+            return self._in_worker("eval", expression, context, external_context)
         parent = super().evaluate
         with step_time(self.now):
             result = run_with_budget(lambda: parent(code, context, external_context), self.budget)
@@ -60,11 +71,23 @@ class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
 
     def execute(self, script: str, context: Any, external_context: Any = None) -> Any:
         code = compile_guarded(script, "exec")
+        if self.workers is not None:
+            new_context = self._in_worker("exec", script, context, external_context)
+            context.clear()
+            context.update(new_context)
+            return True
         parent = super().execute
         with step_time(self.now):
             done = run_with_budget(lambda: parent(code, context, external_context), self.budget)
         _check_task_data(context)
         return done
+
+    def _in_worker(self, mode: str, source: str, context: Any, external_context: Any) -> Any:
+        assert self.workers is not None  # noqa: S101 - callers check
+        request = request_for(
+            mode, source, context, external_context, budget=self.budget, now=self.now
+        )
+        return self.workers.run(request)
 
     def call_service(self, context: Any, **kwargs: Any) -> str:
         params = {k: v["value"] for k, v in kwargs["operation_params"].items()}
