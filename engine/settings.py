@@ -20,6 +20,8 @@ class Settings:
     secret_key: str = "dev-only-secret-change-me"  # noqa: S105 - documented: set XIETONG_SECRET_KEY
     # Wall-clock budget for one BPMN script or condition evaluation (CPU-bomb guard).
     script_time_budget_seconds: float = 2.0
+    # Wall-clock budget for the engine tasks of one step (a BPMN loop that never waits).
+    step_time_budget_seconds: float = 30.0
     # Timers may wait at most this long (durations and dates); beyond it is a model error.
     timer_horizon_years: int = 10
     # Most children one multi-instance task may have (cardinality or collection length).
@@ -61,6 +63,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("XIETONG_SECRET_KEY", base.secret_key),
         script_time_budget_seconds=float(
             env.get("XIETONG_SCRIPT_TIME_BUDGET", base.script_time_budget_seconds)
+        ),
+        step_time_budget_seconds=float(
+            env.get("XIETONG_STEP_TIME_BUDGET", base.step_time_budget_seconds)
         ),
         timer_horizon_years=int(env.get("XIETONG_TIMER_HORIZON_YEARS", base.timer_horizon_years)),
         max_multi_instance=int(env.get("XIETONG_MAX_MULTI_INSTANCE", base.max_multi_instance)),

@@ -86,6 +86,7 @@ ERROR_LABELS: Mapping[str, str] = {
     "invalid_definition": "流程定义有误，未能部署。",
     "script_failed": "流程脚本运行失败，已通知管理员。",
     "unsafe_script": "流程脚本包含不允许的内容。",
+    "step_budget_exceeded": "流程自动步骤运行过久，已中止并记录为运行异常。",
     "domain_rule": "不符合法定要求，请检查标出的字段。",
     "invalid_credentials": "用户名或密码错误。",
     "account_locked": "登录失败次数过多，账号已暂时锁定，请15分钟后再试。",

@@ -4,7 +4,9 @@
 `processes` lists and deploys them, `store` (de)serializes one instance's state, `runner` runs
 one step on one locked instance, `projections` writes the tables pages query (open tasks,
 timers, message subscriptions, audit), `sandbox` gates and time-boxes BPMN code,
-`script_api` is everything a script may call, `service_tasks` the operations behind BPMN
-service tasks. Only this package imports SpiffWorkflow. It may import `planning` (service-task
-operations), `deadlines`, `people` and the base modules; never `cases`, `monitoring` or `demo`.
+`rewrite` compiles it with size guards (`limits`), `script_worker` runs it in OS-limited
+worker processes, `bounds` caps timers and multi-instance sizes, `script_api` is everything a
+script may call, `service_tasks` the operations behind BPMN service tasks. Only this
+package imports SpiffWorkflow. It may import `planning` (service-task operations),
+`deadlines`, `people` and the base modules; never `cases`, `monitoring` or `demo`.
 """

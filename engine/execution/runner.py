@@ -8,6 +8,8 @@ same transaction. Nothing here commits.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
@@ -26,6 +28,7 @@ from engine.deadlines.clocks import apply_clock_actions
 from engine.errors import Conflict
 from engine.errors import EngineError
 from engine.errors import NotFound
+from engine.errors import StepBudgetExceeded
 from engine.execution import catalog
 from engine.execution import service_tasks
 from engine.execution.bounds import WorkLimits
@@ -54,6 +57,9 @@ from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
 from engine.settings import Settings
 from engine.settings import load_settings
+
+# Engine tasks one step may run; a thousand-item multi-instance task needs a few thousand.
+MAX_ENGINE_TASKS_PER_STEP = 10_000
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -312,13 +318,41 @@ def run_and_save(step: Step) -> None:
 
     try:
         workflow.refresh_timers()
-        workflow.do_engine_steps(did_complete_task=did_complete)
+        workflow.do_engine_steps(
+            will_complete_task=_step_deadline(step.settings.step_time_budget_seconds),
+            did_complete_task=did_complete,
+        )
         check_uncaught_events(step)
     except SpiffWorkflowError as exc:
         step.error = error_details(exc)
     except EngineError as exc:
-        step.error = {"element": None, "line": None, "message": exc.message, "type": exc.code}
+        element = getattr(exc, "element", None)
+        step.error = {"element": element, "line": None, "message": exc.message, "type": exc.code}
     save(step)
+
+
+def _step_deadline(seconds: float) -> Callable[[SpiffTask], None]:
+    """A check run before each engine task: past the budget, that task fails the step.
+
+    Each script has its own budget, but a loop of engine tasks (script, gateway, back to the
+    script) never waits for anyone and would hold the worker and the instance lock forever,
+    piling up audit rows. The task is marked ERROR, so an admin retry starts from it.
+    """
+    deadline = time.monotonic() + seconds
+    count = 0
+
+    def check(task: SpiffTask) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_ENGINE_TASKS_PER_STEP or time.monotonic() > deadline:
+            task.error()
+            raise StepBudgetExceeded(
+                f"engine steps ran more than {MAX_ENGINE_TASKS_PER_STEP} tasks or"
+                f" {seconds:g} s without waiting (a loop of automatic tasks?)",
+                element=task.task_spec.bpmn_id,
+            )
+
+    return check
 
 
 def workflow_data(step: Step) -> dict[str, Any]:

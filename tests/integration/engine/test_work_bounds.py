@@ -248,3 +248,30 @@ def test_a_limit_hit_when_a_user_completes_a_task_is_an_incident_not_a_failure(
     assert found.error is not None
     assert found.error["element"] == "notify_each"
     assert "cardinality 1000000 is more than the limit of 1000" in found.error["message"]
+
+
+def test_a_loop_of_automatic_tasks_is_stopped_as_an_incident_that_can_be_retried(
+    session: Session, officer: User, settings: Settings, clock: Clock
+) -> None:
+    deploy_fixture(session, "engine_loop")
+    short = settings.with_overrides(step_time_budget_seconds=0.2)
+    instance = instances.start_instance(
+        session,
+        process_id="engine_loop",
+        data={"ticks": 0, "limit": 10**9},
+        user=officer,
+        settings=short,
+        now=clock.now,
+    )
+
+    found = reload(session, instance.id)
+    assert found.status == InstanceStatus.ERROR
+    assert found.error is not None
+    assert found.error["element"] in {"tick", "loop_again"}
+    assert "without waiting (a loop of automatic tasks?)" in found.error["message"]
+
+    instances.retry_instance(
+        session, instance_id=instance.id, data_patch={"limit": 3}, actor="admin", settings=short
+    )
+
+    assert reload(session, instance.id).status == InstanceStatus.COMPLETED
