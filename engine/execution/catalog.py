@@ -42,7 +42,7 @@ from engine.errors import WorkflowDefinitionError
 from engine.execution.bounds import WorkLimits
 from engine.execution.bounds import guard_multi_instance
 from engine.execution.bounds import literal_problems
-from engine.execution.sandbox import check_source
+from engine.execution.rewrite import compile_guarded
 from engine.execution.script_api import SAFE_BUILTIN_NAMES
 from engine.execution.script_api import SCRIPT_API
 from engine.models import ProcessDefinition
@@ -290,7 +290,7 @@ def _event_code(event: Any) -> Iterator[tuple[str, str, str]]:
 
 def _check_code(source: str, mode: str) -> str | None:
     try:
-        check_source(source, mode)
+        compile_guarded(source, mode)  # the gate, and the guarded form compiles
     except UnsafeScript as exc:
         return f"{exc.message} (line {exc.line})" if exc.line else exc.message
     calls = (n for n in ast.walk(ast.parse(source, mode=mode)) if isinstance(n, ast.Call))

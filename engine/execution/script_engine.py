@@ -128,6 +128,15 @@ class GuardedScriptEngine(SpiffScriptEngine):  # type: ignore[misc]
             raise SpiffTaskError(problem, task=task)
         return value
 
+    def create_task_exec_exception(self, task: SpiffTask, script: str, err: Exception) -> Any:
+        """SpiffWorkflow finds the failing line in the traceback; a worker reports it instead."""
+        wrapped = super().create_task_exec_exception(task, script, err)
+        line = getattr(err, "worker_line", None)
+        if line and not getattr(wrapped, "line_number", None):
+            wrapped.line_number = line
+            wrapped.error_line = script.splitlines()[line - 1]
+        return wrapped
+
     def call_service(self, task: SpiffTask, **kwargs: Any) -> Any:
         try:
             return self.environment.call_service(task.data, **kwargs)

@@ -16,6 +16,7 @@ the worker cannot make the server run anything.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import io
 import logging
@@ -26,6 +27,7 @@ import struct
 import subprocess
 import sys
 import threading
+import traceback
 from datetime import datetime
 from typing import IO
 from typing import Any
@@ -36,9 +38,10 @@ from engine.execution.sandbox import ScriptTimeoutError
 logger = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!Q")
-# Seconds a worker may take beyond the code's own budget (start-up, pickling) before it is
-# killed; CPU seconds likewise, on top of the budget.
+# Beyond the code's own budget: wall-clock seconds before the server kills a silent worker
+# (start-up, pickling, a loaded machine), and CPU seconds before the kernel ends it.
 GRACE_SECONDS = 5.0
+CPU_GRACE_SECONDS = 2.0
 MAX_IDLE_WORKERS = 4
 _SAFE_GLOBALS = frozenset(
     {
@@ -115,25 +118,27 @@ class ScriptWorker:
         assert self.process.stdin is not None and self.process.stdout is not None  # noqa: S101
         try:
             _write_frame(self.process.stdin, request)
-        except (BrokenPipeError, OSError) as exc:
-            self.stop()
-            raise ScriptLimitExceeded("the script worker is not running") from exc
+        except OSError as exc:
+            raise self._stopped("the worker is not running") from exc
         if not self._answered_within(request["budget"] + GRACE_SECONDS):
-            self.stop()
-            raise ScriptLimitExceeded("script stopped: it ran past its time budget")
+            raise self._stopped("it ran past its time budget")
         try:
             answer = _DataUnpickler(io.BytesIO(_read_frame(self.process.stdout))).load()
-        except (EOFError, pickle.UnpicklingError) as exc:
-            self.stop()
-            raise ScriptLimitExceeded(
-                "script stopped by the operating system (CPU or memory limit)"
-            ) from exc
+        except EOFError as exc:
+            raise self._stopped("the operating system ended it (CPU or memory limit)") from exc
+        except pickle.UnpicklingError as exc:
+            raise self._stopped(f"its answer was refused ({exc})") from exc
         status, value = answer
         if status == "error":
             if isinstance(value, MemoryError):
                 self.stop()
             raise value
         return value
+
+    def _stopped(self, reason: str) -> ScriptLimitExceeded:
+        logger.warning("script worker %s stopped: %s", self.process.pid, reason)
+        self.stop()
+        return ScriptLimitExceeded(f"script stopped: {reason}")
 
     def _answered_within(self, seconds: float) -> bool:
         assert self.process.stdout is not None  # noqa: S101 - opened in __init__
@@ -169,6 +174,13 @@ class WorkerPool:
         finally:
             self._give_back(worker)
 
+    def close(self) -> None:
+        """Stop the idle workers (at exit: a worker would otherwise outlive its server)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()
+
     def _give_back(self, worker: ScriptWorker) -> None:
         with self._lock:
             if worker.alive() and len(self._idle) < MAX_IDLE_WORKERS:
@@ -184,16 +196,21 @@ _POOLS_LOCK = threading.Lock()
 def pool_for(memory_mb: int) -> WorkerPool:
     """The process's worker pool for one memory limit (created on first use)."""
     with _POOLS_LOCK:
-        return _POOLS.setdefault(memory_mb, WorkerPool(memory_mb))
+        pool = _POOLS.get(memory_mb)
+        if pool is None:
+            pool = _POOLS[memory_mb] = WorkerPool(memory_mb)
+            atexit.register(pool.close)
+        return pool
 
 
-def _limit_cpu(budget: float) -> None:
+def _limit_cpu(cpu_seconds: float) -> None:
     used = resource.getrusage(resource.RUSAGE_SELF)
-    seconds = int(used.ru_utime + used.ru_stime + budget + GRACE_SECONDS) + 1
+    seconds = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, resource.RLIM_INFINITY))
 
 
 def _answer(request: dict[str, Any]) -> tuple[str, Any]:
+    # Imported here: script_engine imports this module for the server side.
     from engine.execution.script_engine import GuardedEnvironment
 
     def no_services(name: str, params: dict[str, Any]) -> Any:
@@ -218,13 +235,11 @@ def _failure(exc: BaseException) -> tuple[str, BaseException]:
         exc, ScriptLimitExceeded | ScriptTimeoutError
     ):
         reported = RuntimeError(f"{type(exc).__name__}: {exc}")
-    reported.line = line  # type: ignore[attr-defined]
+    reported.worker_line = line  # type: ignore[attr-defined]
     return "error", reported
 
 
 def _frames(exc: BaseException) -> list[Any]:
-    import traceback
-
     return list(traceback.extract_tb(exc.__traceback__))
 
 
@@ -237,7 +252,7 @@ def serve(memory_mb: int, requests: IO[bytes], answers: IO[bytes]) -> None:
             request = pickle.loads(_read_frame(requests))  # noqa: S301 - from our own server
         except EOFError:
             return
-        _limit_cpu(request["budget"])
+        _limit_cpu(request["cpu_seconds"])
         try:
             answer = _answer(request)
         except BaseException as exc:  # the code's failure is the answer
@@ -257,6 +272,7 @@ def request_for(
     budget: float,
     now: datetime | None,
 ) -> dict[str, Any]:
+    """One piece of code for a worker, with the task data it runs on and its limits."""
     return {
         "mode": mode,
         "source": source,
@@ -264,6 +280,7 @@ def request_for(
         "external": external,
         "budget": budget,
         "now": now.isoformat() if now else None,
+        "cpu_seconds": budget + CPU_GRACE_SECONDS,
     }
 
 
