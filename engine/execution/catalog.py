@@ -481,9 +481,12 @@ def check_paths(paths: list[Path]) -> list[Problem]:
     for path in paths:
         try:
             if path.is_dir():
-                parse_bundle(read_folder(path))
+                bundle = read_folder(path)
             else:
-                parse_bundle(bundle_from_upload(path.read_bytes(), path.name))
+                bundle = bundle_from_upload(path.read_bytes(), path.name)
+            bounds = bound_problems(parse_bundle(bundle), bundle, WorkLimits.of(load_settings()))
+            if bounds:
+                raise WorkflowDefinitionError(bounds)
         except WorkflowDefinitionError as exc:
             problems.extend(
                 Problem(

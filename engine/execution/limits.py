@@ -17,7 +17,9 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from datetime import date
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
+from typing import NoReturn
 
 # About 3,000 decimal digits: far beyond any amount or count, and printable (Python refuses
 # to turn integers of more than 4,300 digits into text, so a larger one could not be saved).
@@ -40,7 +42,7 @@ class ScriptLimitExceeded(Exception):
     """Raised inside BPMN code instead of an operation whose result would be too large."""
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     raise ScriptLimitExceeded(message)
 
 
@@ -191,7 +193,7 @@ def guarded_format(value: Any, conversion: int, spec: str) -> str:
 def guarded_sum(iterable: Iterable[Any], start: Any = 0) -> Any:
     """`sum()` of numbers only: summing lists or strings is one quadratic C call."""
     items = list(iterable)
-    if not set(map(type, [*items, start])) <= {int, float, bool}:
+    if not set(map(type, [*items, start])) <= {int, float, bool, Decimal}:
         _refuse("sum() takes numbers only")
     return builtins.sum(items, start)
 

@@ -37,7 +37,11 @@ ServiceCall = Callable[[str, dict[str, Any]], Any]
 
 
 class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
-    """Task-data environment that gates and time-boxes every piece of BPMN code."""
+    """Task-data environment that gates, bounds and time-boxes every piece of BPMN code.
+
+    With `workers`, the code runs in an OS-limited worker process (engine.execution.script_worker)
+    after passing the gate here.
+    """
 
     def __init__(
         self,
@@ -60,7 +64,7 @@ class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
         self.workers = workers
 
     def evaluate(self, expression: str, context: Any, external_context: Any = None) -> Any:
-        code = compile_guarded(expression, "eval")
+        code = compile_guarded(expression, "eval")  # the gate, also for code sent to a worker
         if self.workers is not None:
             return self._in_worker("eval", expression, context, external_context)
         parent = super().evaluate
@@ -70,7 +74,7 @@ class GuardedEnvironment(SpiffEnvironment):  # type: ignore[misc]
         return result
 
     def execute(self, script: str, context: Any, external_context: Any = None) -> Any:
-        code = compile_guarded(script, "exec")
+        code = compile_guarded(script, "exec")  # the gate, also for code sent to a worker
         if self.workers is not None:
             new_context = self._in_worker("exec", script, context, external_context)
             context.clear()
@@ -99,11 +103,12 @@ def _check_task_data(context: dict[str, Any]) -> None:
     try:
         limits.check_data_size(context, "the task data")
     except limits.ScriptLimitExceeded:
-        for key in [
+        oversized = [
             k
             for k, v in context.items()
             if limits.text_size(v, limits.MAX_ITEMS) > limits.MAX_ITEMS
-        ]:
+        ]
+        for key in oversized:
             del context[key]
         raise
 

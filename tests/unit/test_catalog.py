@@ -212,3 +212,23 @@ def test_an_id_shared_by_two_files_of_a_bundle_is_reported(tmp_path: Path) -> No
 
     assert sorted(p.element or "" for p in problems) == ["end", "flow_a", "flow_b", "start", "work"]
     assert {p.message for p in problems} == {"id is also used in helper.bpmn"}
+
+
+def test_check_reports_a_literal_timer_beyond_the_horizon(tmp_path: Path) -> None:
+    body = """    <bpmn:intermediateCatchEvent id="work">
+      <bpmn:incoming>flow_a</bpmn:incoming>
+      <bpmn:outgoing>flow_b</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="work_timer">
+        <bpmn:timeDuration>"P99999999Y"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="flow_b" sourceRef="work" targetRef="end" />"""
+    text = _process("far_timer", body)
+
+    [problem] = _check_file(tmp_path, text, "far_timer.bpmn")
+
+    assert problem.element == "work"
+    assert problem.line == _line_of(text, 'intermediateCatchEvent id="work"')
+    assert problem.message == (
+        "timer: timer duration 'P99999999Y' reaches beyond the 10-year horizon"
+    )
