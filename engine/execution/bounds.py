@@ -91,8 +91,12 @@ def _duration_problem(text: str, now: datetime, years: int) -> str | None:
 
 def _date_problem(text: str, now: datetime, years: int) -> str | None:
     try:
-        due = SpiffTimer.get_datetime(text)
-    except ValueError:
+        # As SpiffWorkflow reads it: a date-time or an ISO week date (a match failure there
+        # surfaces as AttributeError).
+        due = SpiffTimer.parse_time_or_duration(text)
+    except (ValueError, AttributeError):
+        due = None
+    if not isinstance(due, datetime):
         return f"invalid ISO 8601 date-time {text!r}"
     if due > _horizon_end(now, years):
         return f"timer date {text!r} is beyond the {years}-year horizon"
