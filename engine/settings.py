@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 DEFAULT_SQLITE_PATH = Path("instance") / "xietong.db"
+SCRIPT_ISOLATION_MODES = ("uploaded", "all", "none")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,13 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def _choice(value: str, allowed: tuple[str, ...]) -> str:
+    """A setting with a fixed set of values: a typo must not silently pick the weakest."""
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 def _env_bool(value: str | None, default: bool) -> bool:
     if value is None:
         return default
@@ -69,7 +77,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         timer_horizon_years=int(env.get("XIETONG_TIMER_HORIZON_YEARS", base.timer_horizon_years)),
         max_multi_instance=int(env.get("XIETONG_MAX_MULTI_INSTANCE", base.max_multi_instance)),
-        script_isolation=env.get("XIETONG_SCRIPT_ISOLATION", base.script_isolation),
+        script_isolation=_choice(
+            env.get("XIETONG_SCRIPT_ISOLATION", base.script_isolation), SCRIPT_ISOLATION_MODES
+        ),
         script_memory_mb=int(env.get("XIETONG_SCRIPT_MEMORY_MB", base.script_memory_mb)),
         transfer_rule_3d_mode=env.get("XIETONG_TRANSFER_3D_MODE", base.transfer_rule_3d_mode),
         timer_poll_seconds=int(env.get("XIETONG_TIMER_POLL_SECONDS", base.timer_poll_seconds)),

@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefini
 
 from engine.execution.bounds import cardinality_problem
 from engine.execution.bounds import timer_problem
+from engine.settings import load_settings
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 DURATION = DurationTimerEventDefinition("duration", "x")
@@ -80,3 +81,28 @@ def test_cardinality_is_an_integer_within_the_limit(value: object, expected: str
         assert problem is None
     else:
         assert problem is not None and expected in problem
+
+
+def test_the_limits_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "XIETONG_TIMER_HORIZON_YEARS": "5",
+            "XIETONG_MAX_MULTI_INSTANCE": "50",
+            "XIETONG_STEP_TIME_BUDGET": "12.5",
+            "XIETONG_SCRIPT_ISOLATION": "all",
+            "XIETONG_SCRIPT_MEMORY_MB": "256",
+        }
+    )
+
+    assert (
+        settings.timer_horizon_years,
+        settings.max_multi_instance,
+        settings.step_time_budget_seconds,
+        settings.script_isolation,
+        settings.script_memory_mb,
+    ) == (5, 50, 12.5, "all", 256)
+
+
+def test_a_mistyped_isolation_mode_is_refused_instead_of_turning_isolation_off() -> None:
+    with pytest.raises(ValueError, match="'yes' is not one of uploaded, all, none"):
+        load_settings({"XIETONG_SCRIPT_ISOLATION": "yes"})
