@@ -102,6 +102,16 @@ class UnstorableData(ScriptFailed):
     code = "unstorable_data"
 
 
+class StepBudgetExceeded(EngineError):
+    """Engine tasks kept running past the step's time budget (a loop with no wait state)."""
+
+    code = "step_budget_exceeded"
+
+    def __init__(self, message: str, *, element: str | None = None) -> None:
+        super().__init__(message)
+        self.element = element
+
+
 class DomainRuleViolation(EngineError):
     """A legal rule was broken (team too small, certificate expired, reason missing)."""
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 DEFAULT_SQLITE_PATH = Path("instance") / "xietong.db"
+SCRIPT_ISOLATION_MODES = ("uploaded", "all", "none")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,17 @@ class Settings:
     secret_key: str = "dev-only-secret-change-me"  # noqa: S105 - documented: set XIETONG_SECRET_KEY
     # Wall-clock budget for one BPMN script or condition evaluation (CPU-bomb guard).
     script_time_budget_seconds: float = 2.0
+    # Wall-clock budget for the engine tasks of one step (a BPMN loop that never waits).
+    step_time_budget_seconds: float = 30.0
+    # Timers may wait at most this long (durations and dates); beyond it is a model error.
+    timer_horizon_years: int = 10
+    # Most children one multi-instance task may have (cardinality or collection length).
+    max_multi_instance: int = 1000
+    # Where BPMN code runs: "uploaded" (models uploaded through the web or API run in worker
+    # processes with OS limits, reviewed folders in the server), "all", or "none".
+    script_isolation: str = "uploaded"
+    # Address-space limit of one script worker process.
+    script_memory_mb: int = 512
     # DOMAIN.md T6: the 3-day periods of State Council Decree 310 count as calendar or working days.
     transfer_rule_3d_mode: str = "cd"
     timer_poll_seconds: int = 5
@@ -48,6 +60,13 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def _choice(value: str, allowed: tuple[str, ...]) -> str:
+    """A setting with a fixed set of values: a typo must not silently pick the weakest."""
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 def _env_bool(value: str | None, default: bool) -> bool:
     if value is None:
         return default
@@ -65,6 +84,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         script_time_budget_seconds=float(
             env.get("XIETONG_SCRIPT_TIME_BUDGET", base.script_time_budget_seconds)
         ),
+        step_time_budget_seconds=float(
+            env.get("XIETONG_STEP_TIME_BUDGET", base.step_time_budget_seconds)
+        ),
+        timer_horizon_years=int(env.get("XIETONG_TIMER_HORIZON_YEARS", base.timer_horizon_years)),
+        max_multi_instance=int(env.get("XIETONG_MAX_MULTI_INSTANCE", base.max_multi_instance)),
+        script_isolation=_choice(
+            env.get("XIETONG_SCRIPT_ISOLATION", base.script_isolation), SCRIPT_ISOLATION_MODES
+        ),
+        script_memory_mb=int(env.get("XIETONG_SCRIPT_MEMORY_MB", base.script_memory_mb)),
         transfer_rule_3d_mode=env.get("XIETONG_TRANSFER_3D_MODE", base.transfer_rule_3d_mode),
         timer_poll_seconds=int(env.get("XIETONG_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
         flag_poll_seconds=int(env.get("XIETONG_FLAG_POLL_SECONDS", base.flag_poll_seconds)),

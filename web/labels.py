@@ -97,6 +97,7 @@ ERROR_LABELS: Mapping[str, str] = {
     "step_failed": "提交的数据使流程运行出错，流程已暂停并记录异常，请管理员修正数据后重试。",
     "unsafe_script": "流程脚本包含不允许的内容。",
     "unstorable_data": "流程脚本产生了无法保存的数据（无效的 Unicode 字符），已通知管理员。",
+    "step_budget_exceeded": "流程自动步骤运行过久，已中止并记录为运行异常。",
     "domain_rule": "不符合法定要求，请检查标出的字段。",
     "invalid_notice": "放假通知内容有误，未录入任何日期，请检查标出的字段。",
     "invalid_credentials": "用户名或密码错误。",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from engine.errors import Problem
 from engine.errors import WorkflowDefinitionError
 from engine.execution import dialects
 from engine.execution import uploads
+from engine.execution.bounds import WorkLimits
+from engine.execution.bounds import guard_multi_instance
 from engine.execution.bundles import BPMN_NS
 from engine.execution.bundles import SAFE_XML
 from engine.execution.bundles import SPIFF_NS
@@ -31,10 +34,13 @@ from engine.execution.bundles import ElementInfo
 from engine.execution.bundles import ParsedDefinition
 from engine.execution.bundles import ProcessBundle
 from engine.execution.bundles import first_file
+from engine.execution.checks import all_specs
+from engine.execution.checks import bound_problems
 from engine.execution.checks import lint
 from engine.execution.structure import structure_problems
 from engine.execution.uploads import MODEL_SUFFIXES
 from engine.models import ProcessDefinition
+from engine.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +88,22 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
     errors = [p for p in found if not p.warning]
     if errors:
         raise WorkflowDefinitionError(errors)
+    spec, subprocess_specs = _spiff_specs(bundle)
+    warnings = (*(p for p in found if p.warning), *dialects.ignored_extensions(bundle))
+    dialect = "camunda" if dialects.is_camunda(bundle) else "spiff"
+    elements = _element_infos(bundle)
+    parsed = ParsedDefinition(spec, subprocess_specs, elements, warnings, dialect)
+    for process_spec in all_specs(parsed):
+        for task_spec in process_spec.task_specs.values():
+            guard_multi_instance(task_spec)
+    problems = lint(parsed, bundle)
+    if problems:
+        raise WorkflowDefinitionError(problems)
+    return parsed
+
+
+def _spiff_specs(bundle: ProcessBundle) -> tuple[Any, dict[str, Any]]:
+    """The bundle's process spec and subprocess specs, from the parser of its dialect."""
     parser = dialects.make_parser(bundle)
     current = first_file(bundle)
     try:
@@ -90,8 +112,7 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
                 parser.add_dmn_str(text.encode("utf-8"), filename=current)
             else:
                 parser.add_bpmn_str(text.encode("utf-8"), filename=current)
-        spec = parser.get_spec(bundle.process_id)
-        subprocess_specs = parser.get_subprocess_specs(bundle.process_id)
+        return parser.get_spec(bundle.process_id), parser.get_subprocess_specs(bundle.process_id)
     except etree.XMLSyntaxError as exc:
         # lxml names a parsed string "<string>": the file is the one being added.
         name = exc.filename if exc.filename and exc.filename != "<string>" else current
@@ -103,14 +124,6 @@ def parse_bundle(bundle: ProcessBundle) -> ParsedDefinition:
         # without camunda:decisionRef raises KeyError): report it, never a crash.
         message = f"SpiffWorkflow cannot read the model: {type(exc).__name__}: {exc}"
         raise WorkflowDefinitionError([Problem(current, None, None, message)]) from exc
-    elements = _element_infos(bundle)
-    warnings = (*(p for p in found if p.warning), *dialects.ignored_extensions(bundle))
-    dialect = "camunda" if dialects.is_camunda(bundle) else "spiff"
-    parsed = ParsedDefinition(spec, subprocess_specs, elements, warnings, dialect)
-    problems = lint(parsed, bundle)
-    if problems:
-        raise WorkflowDefinitionError(problems)
-    return parsed
 
 
 def _spiff_problem(exc: SpiffValidationError, bundle: ProcessBundle) -> Problem:
@@ -200,16 +213,26 @@ def bundle_of(definition: ProcessDefinition) -> ProcessBundle:
 
 
 def deploy(
-    session: Session, bundle: ProcessBundle, *, actor: str
+    session: Session,
+    bundle: ProcessBundle,
+    *,
+    actor: str,
+    work_limits: WorkLimits | None = None,
+    now: datetime | None = None,
 ) -> tuple[ProcessDefinition, bool]:
     """Deploy a bundle as a new version; unchanged files are a no-op.
 
-    Returns the definition and whether a new version was created.
+    Returns the definition and whether a new version was created. Literal timers beyond
+    the horizon and literal cardinalities above the limit are refused here, not at parse:
+    a later, smaller setting must not make deployed versions unloadable.
 
     Raises:
         WorkflowDefinitionError: when validation fails (nothing is stored).
     """
     parsed = parse_bundle(bundle)
+    problems = bound_problems(parsed, bundle, work_limits or WorkLimits.of(load_settings()), now)
+    if problems:
+        raise WorkflowDefinitionError(problems)
     spec_hash = bundle.spec_hash
     existing = session.scalar(
         select(ProcessDefinition).where(
@@ -259,7 +282,11 @@ def check_paths(paths: list[Path]) -> list[Problem]:
             continue
         for bundle in bundles:
             try:
-                problems.extend(_located(path, p) for p in parse_bundle(bundle).warnings)
+                parsed = parse_bundle(bundle)
+                bounds = bound_problems(parsed, bundle, WorkLimits.of(load_settings()))
+                if bounds:
+                    raise WorkflowDefinitionError(bounds)
+                problems.extend(_located(path, p) for p in parsed.warnings)
             except WorkflowDefinitionError as exc:
                 problems.extend(_located(path, p) for p in exc.problems)
     return list(dict.fromkeys(problems))

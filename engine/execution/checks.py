@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask as SpiffUserTask
 
 from engine.errors import Problem
 from engine.errors import UnsafeScript
+from engine.execution.bounds import WorkLimits
+from engine.execution.bounds import literal_problems
 from engine.execution.bundles import BPMN_NS
 from engine.execution.bundles import SAFE_XML
 from engine.execution.bundles import ParsedDefinition
@@ -28,7 +32,7 @@ from engine.execution.bundles import first_file
 from engine.execution.personal_data import PERSONAL_MARK
 from engine.execution.personal_data import official_fields
 from engine.execution.personal_data import unmarked_official_fields
-from engine.execution.sandbox import check_source
+from engine.execution.rewrite import compile_guarded
 from engine.execution.script_api import SAFE_BUILTIN_NAMES
 from engine.execution.script_api import SCRIPT_API
 
@@ -73,7 +77,7 @@ def check_code(source: str, mode: str) -> str | None:
     Conditions are checked per sequence flow by engine.execution.structure.
     """
     try:
-        check_source(source, mode)
+        compile_guarded(source, mode)  # the gate, and the guarded form compiles
     except UnsafeScript as exc:
         return f"{exc.message} (line {exc.line})" if exc.line else exc.message
     calls = (n for n in ast.walk(ast.parse(source, mode=mode)) if isinstance(n, ast.Call))
@@ -83,14 +87,31 @@ def check_code(source: str, mode: str) -> str | None:
     return None
 
 
-def _all_specs(parsed: ParsedDefinition) -> list[Any]:
+def all_specs(parsed: ParsedDefinition) -> list[Any]:
+    """The process spec and every subprocess spec of a parsed definition."""
     return [parsed.spec, *(s for s in parsed.subprocess_specs.values() if s is not None)]
+
+
+def bound_problems(
+    parsed: ParsedDefinition,
+    bundle: ProcessBundle,
+    work_limits: WorkLimits,
+    now: datetime | None = None,
+) -> list[Problem]:
+    """Literal timers beyond the horizon and literal cardinalities above the limit."""
+    problems: list[Problem] = []
+    for spec in all_specs(parsed):
+        file_name = Path(spec.file).name if getattr(spec, "file", None) else first_file(bundle)
+        for bpmn_id, message in literal_problems(spec, work_limits, now or datetime.now(UTC)):
+            line = parsed.elements[bpmn_id].line if bpmn_id in parsed.elements else None
+            problems.append(Problem(file_name, line, bpmn_id, message))
+    return problems
 
 
 def lint(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Problem]:
     """Problems in code, forms, manifest and ids that the parser does not see."""
     problems: list[Problem] = []
-    for spec in _all_specs(parsed):
+    for spec in all_specs(parsed):
         file_name = Path(spec.file).name if getattr(spec, "file", None) else first_file(bundle)
         for bpmn_id, kind, source, mode in _code_items(spec):
             message = check_code(source, mode)
@@ -137,7 +158,7 @@ def _looked_up_by_id(node: Any) -> bool:
 
 def _user_tasks(parsed: ParsedDefinition) -> dict[str, str]:
     found: dict[str, str] = {}
-    for spec in _all_specs(parsed):
+    for spec in all_specs(parsed):
         file_name = Path(spec.file).name if getattr(spec, "file", None) else ""
         for ts in spec.task_specs.values():
             if isinstance(ts, SpiffUserTask) and ts.bpmn_id:

@@ -8,6 +8,8 @@ same transaction. Nothing here commits.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
@@ -22,8 +24,10 @@ from sqlalchemy.orm import Session
 from engine.deadlines.clocks import apply_clock_actions
 from engine.errors import Conflict
 from engine.errors import NotFound
+from engine.errors import StepBudgetExceeded
 from engine.execution import catalog
 from engine.execution import service_tasks
+from engine.execution.bounds import WorkLimits
 from engine.execution.definitions import definition_info
 from engine.execution.definitions import latest_definition
 from engine.execution.definitions import parsed_definition
@@ -34,6 +38,7 @@ from engine.execution.saving import record_failure
 from engine.execution.saving import save
 from engine.execution.script_engine import GuardedEnvironment
 from engine.execution.script_engine import GuardedScriptEngine
+from engine.execution.script_worker import pool_for
 from engine.execution.step import Step
 from engine.execution.step import find_task
 from engine.execution.step import ready_human_tasks
@@ -49,6 +54,9 @@ from engine.models import ProcessInstance
 from engine.models import User
 from engine.settings import Settings
 from engine.settings import load_settings
+
+# Engine tasks one step may run; a thousand-item multi-instance task needs a few thousand.
+MAX_ENGINE_TASKS_PER_STEP = 10_000
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -94,8 +102,14 @@ def _make_engine(step: Step) -> GuardedScriptEngine:
             step.session, name, params, actor=step.actor, instance_id=step.instance.id
         )
 
+    settings = step.settings
+    isolated = settings.script_isolation == "all" or (
+        settings.script_isolation == "uploaded" and not step.manifest.get("strict", True)
+    )
+    workers = pool_for(settings.script_memory_mb) if isolated else None
     return GuardedScriptEngine(
-        GuardedEnvironment(step.settings.script_time_budget_seconds, services, step.now)
+        GuardedEnvironment(settings.script_time_budget_seconds, services, step.now, workers),
+        WorkLimits.of(settings),
     )
 
 
@@ -310,8 +324,11 @@ def run_and_save(step: Step) -> None:
     workflow = workflow_of(step)
     running: list[SpiffTask] = []
 
+    deadline = _step_deadline(step.settings.step_time_budget_seconds)
+
     def will_complete(task: SpiffTask) -> None:
         running[:] = [task]
+        deadline(task)
 
     def did_complete(task: SpiffTask) -> None:
         apply_clocks(step, task)
@@ -332,6 +349,30 @@ def run_and_save(step: Step) -> None:
         except Exception as exc:  # every failure of a step is an incident
             record_failure(step, exc, running[0] if running else None)
     save(step)
+
+
+def _step_deadline(seconds: float) -> Callable[[SpiffTask], None]:
+    """A check run before each engine task: past the budget, that task fails the step.
+
+    Each script has its own budget, but a loop of engine tasks (script, gateway, back to the
+    script) never waits for anyone and would hold the worker and the instance lock forever,
+    piling up audit rows. The task is marked ERROR, so an admin retry starts from it.
+    """
+    deadline = time.monotonic() + seconds
+    count = 0
+
+    def check(task: SpiffTask) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_ENGINE_TASKS_PER_STEP or time.monotonic() > deadline:
+            task.error()
+            raise StepBudgetExceeded(
+                f"engine steps ran more than {MAX_ENGINE_TASKS_PER_STEP} tasks or"
+                f" {seconds:g} s without waiting (a loop of automatic tasks?)",
+                element=task.task_spec.bpmn_id,
+            )
+
+    return check
 
 
 def workflow_data(step: Step) -> dict[str, Any]:

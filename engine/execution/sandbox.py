@@ -9,8 +9,10 @@ underscore); the same check runs at deploy (lint) and before every run.
 
 CPU bombs: a pure-Python loop is stopped by a trace function that checks the clock on every
 line and raises once the budget is spent; it runs only while BPMN code runs, so the rest of
-the process is not slowed. A single huge C-level operation cannot be interrupted that way,
-so large constant exponents are rejected by the AST gate instead, and `range` is bounded.
+the process is not slowed. A single huge C-level operation cannot be interrupted that way:
+the gate refuses large and nested constant exponents, `range` is bounded, and every other
+operation that can build a huge value is checked before it runs (engine.execution.rewrite
+and engine.execution.limits).
 """
 
 from __future__ import annotations
@@ -132,11 +134,39 @@ def _node_problem(node: ast.AST) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
         return "strings containing '__' are not allowed"
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        exponent = node.right
+        return _power_problem(node)
+    if isinstance(node, ast.pattern):
+        return _pattern_problem(node)
+    return None
+
+
+def _power_problem(node: ast.BinOp) -> str | None:
+    """Exponents are small constants, and so is their product along a chain of powers."""
+    total = 1.0
+    current: ast.expr = node
+    while isinstance(current, ast.BinOp) and isinstance(current.op, ast.Pow):
+        exponent = current.right
         if not (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int | float)):
             return "exponent must be a numeric constant"
         if abs(exponent.value) > MAX_EXPONENT:
             return f"exponent larger than {MAX_EXPONENT}"
+        total *= abs(exponent.value)
+        current = current.left
+    if total > MAX_EXPONENT:
+        return f"nested powers with a combined exponent larger than {MAX_EXPONENT}"
+    return None
+
+
+def _pattern_problem(node: ast.pattern) -> str | None:
+    """`match` patterns read attributes (`case str(__class__=c)`) and bind names: same rules."""
+    if isinstance(node, ast.MatchClass):
+        for attribute in node.kwd_attrs:
+            if attribute not in ALLOWED_ATTRIBUTES:
+                return f"attribute '{attribute}' is not allowed"
+    names = [getattr(node, "name", None), getattr(node, "rest", None)]
+    for name in names:
+        if name and (name.startswith("_") or name in FORBIDDEN_NAMES):
+            return f"name '{name}' is not allowed"
     return None
 
 

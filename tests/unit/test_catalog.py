@@ -284,3 +284,23 @@ def test_uploaded_files_may_share_ids_nothing_is_looked_up_by(tmp_path: Path) ->
     (folder / "second.bpmn").write_text(_process("second", GOOD_BODY), encoding="utf-8")
 
     assert catalog.check_paths([folder]) == []
+
+
+def test_check_reports_a_literal_timer_beyond_the_horizon(tmp_path: Path) -> None:
+    body = """    <bpmn:intermediateCatchEvent id="work">
+      <bpmn:incoming>flow_a</bpmn:incoming>
+      <bpmn:outgoing>flow_b</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="work_timer">
+        <bpmn:timeDuration>"P99999999Y"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="flow_b" sourceRef="work" targetRef="end" />"""
+    text = _process("far_timer", body)
+
+    [problem] = _check_file(tmp_path, text, "far_timer.bpmn")
+
+    assert problem.element == "work"
+    assert problem.line == _line_of(text, 'intermediateCatchEvent id="work"')
+    assert problem.message == (
+        "timer: timer duration 'P99999999Y' reaches beyond the 10-year horizon"
+    )

@@ -41,6 +41,8 @@ ESCAPES = {
     "power_of_a_variable": "n = 10 ** exponent",
     "eval_builtin": "eval('1')",
     "private_attribute": "x = y._private",
+    "nested_power": "x = ((((10 ** 64) ** 64) ** 64) ** 64) ** 64",
+    "match_class_dunder": "match x:\n    case str(__class__=c):\n        pass",
 }
 
 

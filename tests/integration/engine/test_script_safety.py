@@ -107,3 +107,34 @@ def test_a_cpu_bomb_ends_in_error_instead_of_hanging(
         f"script ran longer than {settings.script_time_budget_seconds:g} s"
         in instance.error["message"]
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ("a = 1\nresult = 1 << 10 ** 10", 2, "result of << would have more than 10000 bits"),
+        ("n = len(sum([[0] * 10] * 200000, []))", 1, "sum() takes numbers only"),
+        ("s = 'ab'\nwhile True:\n    s *= 2", 3, "result of * would have more than 1000000"),
+    ],
+    ids=["huge_shift", "list_sum", "repeat_in_place"],
+)
+def test_an_oversized_operation_ends_in_an_incident_naming_element_and_line(
+    session: Session,
+    officer: User,
+    settings: Settings,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    line: int,
+    message: str,
+) -> None:
+    definition = deploy_fixture(session, "seq_gateway")
+    script_task = catalog.get_parsed(definition).spec.task_specs["auto_approve"]
+    monkeypatch.setattr(script_task, "script", source)
+
+    instance = reload(session, _run_small_request(session, officer, settings, clock))
+
+    assert instance.status == InstanceStatus.ERROR
+    assert instance.error is not None
+    assert (instance.error["element"], instance.error["line"]) == ("auto_approve", line)
+    assert message in instance.error["message"]
