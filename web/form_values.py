@@ -131,6 +131,9 @@ def _choices_from_data(
     """
     values: dict[str, DisplayValue] = {}
     for key, prop, _required in properties_of(schema):
+        if widget_for(prop) in ROW_WIDGETS:
+            # A table's column offers the same choices on every row: `name.*.column`.
+            values.update(_choices_from_data(row_schema(prop), data, f"{prefix}{key}.*."))
         found = offered(prop[CHOICES], data) if CHOICES in prop else None
         if found:
             values[prefix + key + CHOICES_SUFFIX] = list(found)

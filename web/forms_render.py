@@ -157,9 +157,12 @@ def _table_cells(
             _build_field(f"{name}.{index}.{key}", sub, req, values, row_errors, context)
             for key, sub, req in properties_of(items)
         ]
-        for cell in cells:
+        for (key, _sub, _req), cell in zip(properties_of(items), cells, strict=True):
             cell.widget = "select" if cell.widget == "radios" else cell.widget
             cell.required = False  # blank rows are dropped, so no browser-side requirement
+            offered = values.get(f"{name}.*.{key}{CHOICES_SUFFIX}")
+            if isinstance(offered, list) and offered:
+                _fill_choices(cell, offered)
         rows.append(cells)
     return columns, rows
 

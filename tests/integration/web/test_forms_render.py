@@ -583,3 +583,48 @@ def test_every_deployed_form_renders_an_input_for_each_field(path: Path) -> None
         }.get(f.widget, f'name="{f.name}"')
         assert expected in html, f.name
     assert isinstance(coerce_form(schema, MultiDict()), dict)
+
+
+def test_a_table_column_offers_the_drawn_objects_on_every_row():
+    schema = {
+        "type": "object",
+        "properties": {
+            "findings": {
+                "type": "array",
+                "title": "检查发现",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "object_credit_code": {
+                            "type": "string",
+                            "title": "检查对象",
+                            "x-xietong-choices": {"path": "objects", "key": "credit_code"},
+                        },
+                        "note": {"type": "string", "title": "说明"},
+                    },
+                },
+            }
+        },
+    }
+    data = {"objects": [{"credit_code": "91A"}, {"credit_code": "91B"}]}
+    [table] = build_fields(schema, values_from_data(schema, data))
+    cells = [row[0] for row in table.rows]
+    assert {cell.widget for cell in cells} == {"choices"}
+    assert cells[0].options == [("91A", "91A"), ("91B", "91B")]
+    assert '<option value="91B">91B</option>' in render([table])
+
+
+def test_an_acting_organization_picker_offers_only_the_users_own():
+    schema = {
+        "type": "object",
+        "properties": {
+            "lead_org": {"type": "string", "x-xietong-widget": "org", "x-xietong-acting-org": True},
+            "partner": {"type": "string", "x-xietong-widget": "org"},
+        },
+    }
+    orgs = [OrgChoice("YJS-YJ", "应急管理局", "agency"), OrgChoice("YJS-WJW", "卫健委", "agency")]
+    context = FormContext(orgs=orgs, user_org="YJS-YJ", acting=frozenset({"YJS-YJ"}))
+    posted = {"lead_org": "YJS-WJW", "partner": "YJS-WJW"}
+    lead, partner = build_fields(schema, posted, context=context)
+    assert lead.options == [("YJS-YJ", "应急管理局")]
+    assert [code for code, _name in partner.options] == ["YJS-YJ", "YJS-WJW"]

@@ -49,7 +49,7 @@ def refused_task(
 ) -> dict[str, str]:
     """Field errors of a refused submission; the task stays open and the case running."""
     errors = refused(complete, session, task, username, form, now=now)
-    assert open_task(session, task.instance_id, task.bpmn_id).id == task.id
+    assert task.id in {t.id for t in open_tasks(session, task.instance_id)}
     instance = instances.get_instance(session, task.instance_id)
     assert (instance.status, instance.error) == (InstanceStatus.RUNNING, None)
     return errors
@@ -234,8 +234,8 @@ def test_a_site_visit_before_the_approved_date_is_refused(with_nync: Session) ->
     complete(session, visit, "scjg_officer1", form, now=at(f"{approved}T10:00:00+08:00"))
 
 
-def test_a_publication_in_9999_and_an_impossible_count_are_refused(with_nync: Session) -> None:
-    session = with_nync
+def _visited(session: Session) -> tuple[int, str, dict[str, list[str]]]:
+    """A targeted site inspection up to the findings: the instance, the object, the teams."""
     instance_id, _visit = _approved_site_visit(session)
     notice = open_task(session, instance_id, "serve_inspection_notice")
     complete(
@@ -252,6 +252,32 @@ def test_a_publication_in_9999_and_an_impossible_count_are_refused(with_nync: Se
     inspectors = {
         org: [joint.OFFICERS[org], f"{joint.OFFICERS[org][:-1]}2"] for org in joint.ALL_AGENCIES
     }
+    return instance_id, code, inspectors
+
+
+def test_findings_on_an_object_that_was_not_inspected_are_refused(with_nync: Session) -> None:
+    session = with_nync
+    instance_id, code, inspectors = _visited(session)
+    task = joint.tasks_by_org(session, instance_id, "record_findings")["YJS-SCJG"]
+    form = {
+        "record_no": "JC-YJS-SCJG-01",
+        "inspectors": inspectors["YJS-SCJG"],
+        "findings": [joint.finding("91653123FORGED0001", "no_problem")],
+    }
+
+    errors = refused_task(session, task, "scjg_officer1", form, joint.TUE_0317)
+
+    assert errors == {
+        "findings.0.object_credit_code": "检查对象统一社会信用代码只能从系统给出的选项中选择"
+        " (91653123FORGED0001 不在其中)"
+    }
+    form["findings"] = [joint.finding(code, "no_problem")]
+    complete(session, task, "scjg_officer1", form, now=joint.TUE_0317)
+
+
+def test_a_publication_in_9999_and_an_impossible_count_are_refused(with_nync: Session) -> None:
+    session = with_nync
+    instance_id, code, inspectors = _visited(session)
     outcomes = {org: ["no_problem"] for org in joint.ALL_AGENCIES}
     joint.record_all_findings(session, instance_id, outcomes, inspectors, code)
     results = {
