@@ -6,6 +6,7 @@ Browsers post strings; `coerce_form` turns them into the JSON types the schema a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -17,7 +18,6 @@ from werkzeug.datastructures import MultiDict
 
 from engine import untrusted
 from web.form_schema import CHOICES
-from web.form_schema import CHOICES_SUFFIX
 from web.form_schema import KEY
 from web.form_schema import LOCAL_TZ
 from web.form_schema import ROW_EXTRA
@@ -34,6 +34,7 @@ from web.form_values import scalar_text
 
 FormData = MultiDict[str, str]
 MORE_ROWS = "_more_rows"
+INTEGER = re.compile(r"[+-]?\d+")
 
 
 class CoercionError(Exception):
@@ -91,10 +92,11 @@ def values_from_form(schema: Schema, form: FormData, prefix: str = "") -> dict[s
             values[name] = name in form
         elif widget == "checkboxes":
             values[name] = form.getlist(name)
+        elif widget == "lines" and CHOICES in prop:
+            # Offered values are ticked as checkboxes: one posted value per line.
+            values[name] = "\n".join(form.getlist(name))
         elif name in form:
             values[name] = str(form.get(name, ""))
-        if CHOICES in prop and name + CHOICES_SUFFIX in form:
-            values[name + CHOICES_SUFFIX] = form.getlist(name + CHOICES_SUFFIX)
     return values
 
 
@@ -116,7 +118,9 @@ def _parse_scalar(prop: Schema, text: str) -> Any:
         return int(text)
     if kind == "number":
         number = float(text)
-        return int(number) if number.is_integer() and "." not in text else number
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return int(text) if INTEGER.fullmatch(text) else number
     if kind == "boolean":
         return text in {"true", "on", "1"}
     if prop.get("format") == "date-time":

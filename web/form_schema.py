@@ -13,6 +13,7 @@ from flask import g
 from flask import has_request_context
 
 from engine.models import Organization
+from engine.people import access
 from engine.people import accounts
 from web.auth import current_user
 from web.labels import ORG_TYPE_LABELS
@@ -69,7 +70,11 @@ DEFAULT = "x-xietong-default"
 CHOICES = "x-xietong-choices"
 
 
-# Display values under `<name>.#choices` are the choices a field offers, read from the data.
+ACTING_ORG = "x-xietong-acting-org"
+
+
+# Display values under `<name>.#choices` are the choices a field offers, read by the server
+# from the task data (never posted back by the browser).
 CHOICES_SUFFIX = ".#choices"
 
 
@@ -112,6 +117,7 @@ class FormContext:
 
     orgs: Sequence[OrgChoice] = ()
     user_org: str | None = None
+    acting: frozenset[str] = frozenset()
 
     def org(self, code: str | None) -> OrgChoice | None:
         return next((o for o in self.orgs if o.code == code), None)
@@ -131,7 +137,9 @@ def _load_request_context() -> FormContext:
     active = [o for o in accounts.list_orgs(get_session()) if o.active]
     orgs = [OrgChoice(o.code, o.name, str(o.type)) for o in sorted(active, key=_org_order)]
     user = current_user()
-    return FormContext(orgs=orgs, user_org=user.org_code if user else None)
+    if user is None:
+        return FormContext(orgs=orgs)
+    return FormContext(orgs=orgs, user_org=user.org_code, acting=access.acting_orgs(user))
 
 
 def _org_order(org: Organization) -> tuple[int, str]:

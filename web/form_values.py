@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from engine.cases.form_offers import offered
 from web.form_schema import CHOICES
 from web.form_schema import CHOICES_SUFFIX
 from web.form_schema import DEFAULT
@@ -121,29 +122,51 @@ def values_from_data(
     return values
 
 
-def _lookup(data: Mapping[str, Any], path: str) -> Any:
-    found: Any = data
-    for part in path.split("."):
-        found = found.get(part) if isinstance(found, Mapping) else None
-    return found
-
-
 def _choices_from_data(
     schema: Schema, data: Mapping[str, Any], prefix: str
 ) -> dict[str, DisplayValue]:
-    """`"x-xietong-choices": "a.b"`: the field offers the values of the list at data path a.b."""
+    """`"x-xietong-choices": "a.b"`: the field offers the values of the list at data path a.b.
+
+    The same function reads the offer here and in the engine's check at submit.
+    """
     values: dict[str, DisplayValue] = {}
     for key, prop, _required in properties_of(schema):
-        found = _lookup(data, str(prop[CHOICES])) if CHOICES in prop else None
-        if isinstance(found, list) and found:
-            values[prefix + key + CHOICES_SUFFIX] = [scalar_text(v) for v in found]
+        if widget_for(prop) in ROW_WIDGETS:
+            # A table's column offers the same choices on every row: `name.*.column`.
+            values.update(_choices_from_data(row_schema(prop), data, f"{prefix}{key}.*."))
+        found = offered(prop[CHOICES], data) if CHOICES in prop else None
+        if found:
+            values[prefix + key + CHOICES_SUFFIX] = list(found)
     return values
+
+
+def offered_choices(schema: Schema, data: Mapping[str, Any]) -> dict[str, DisplayValue]:
+    """The choices the server offers now, keyed for the form, from the task's own data.
+
+    A form shown again after an error takes its choices from here, never from the post.
+    """
+    return _choices_from_data(schema, data, "")
+
+
+# Past this a number is shown in scientific notation rather than as a wall of digits.
+PLAIN_NUMBER_LIMIT = 1e15
+
+
+def number_text(value: float) -> str:
+    """A number as people read amounts: thousands separated, at most two decimals."""
+    if abs(value) >= PLAIN_NUMBER_LIMIT:
+        return f"{value:.3e}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _readable(prop: Schema, value: Any, context: FormContext) -> str:
     options = dict((scalar_text(v), label) for v, label in enum_options(prop) or [])
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, int | float) and not options:
+        return number_text(value)
     if isinstance(value, list):
         return "、".join(_readable(row_schema(prop), v, context) for v in value)
     if isinstance(value, Mapping) and widget_for(prop) == "keyed":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from web.form_schema import ACTING_ORG
 from web.form_schema import CHOICES_SUFFIX
 from web.form_schema import KEY
 from web.form_schema import ORG_TYPES
@@ -37,9 +38,15 @@ from web.labels import ORG_TYPE_LABELS
 
 
 def _org_options(prop: Schema, value: DisplayValue, context: FormContext) -> list[OrgChoice]:
-    """The organizations an org picker offers; a stored code no longer offered stays listed."""
+    """The organizations an org picker offers; a stored code no longer offered stays listed.
+
+    A field naming the acting side (`x-xietong-acting-org`) offers only the organizations
+    the user acts for, and nothing else, whatever was posted.
+    """
     types = prop.get(ORG_TYPES)
     choices = [o for o in context.orgs if not types or o.type in types]
+    if prop.get(ACTING_ORG) is True:
+        return [o for o in choices if o.code in context.acting]
     if isinstance(value, str) and value and value not in {o.code for o in choices}:
         choices.append(OrgChoice(value, value, ""))
     return choices
@@ -88,8 +95,7 @@ def _build_field(
     if widget == "org":
         _fill_org(built, prop, context)
     elif isinstance(choices, list) and choices:
-        built.widget = "choices"
-        built.options = [(choice, choice) for choice in choices]
+        _fill_choices(built, choices)
     elif widget == "fieldset":
         built.children = [
             _build_field(f"{name}.{key}", sub, req, values, errors, context)
@@ -98,6 +104,16 @@ def _build_field(
     elif widget in ROW_WIDGETS:
         built.children, built.rows = _table_cells(name, prop, values, errors, context)
     return built
+
+
+def _fill_choices(built: Field, choices: list[str]) -> None:
+    """A field offering the server's choices: a select, or checkboxes for a list of values."""
+    built.options = [(choice, choice) for choice in choices]
+    if built.widget == "lines":
+        built.widget = "checkboxes"
+        built.value = str(built.value).splitlines()
+    else:
+        built.widget = "choices"
 
 
 def _row_errors(
@@ -141,9 +157,12 @@ def _table_cells(
             _build_field(f"{name}.{index}.{key}", sub, req, values, row_errors, context)
             for key, sub, req in properties_of(items)
         ]
-        for cell in cells:
+        for (key, _sub, _req), cell in zip(properties_of(items), cells, strict=True):
             cell.widget = "select" if cell.widget == "radios" else cell.widget
             cell.required = False  # blank rows are dropped, so no browser-side requirement
+            offered = values.get(f"{name}.*.{key}{CHOICES_SUFFIX}")
+            if isinstance(offered, list) and offered:
+                _fill_choices(cell, offered)
         rows.append(cells)
     return columns, rows
 

@@ -40,6 +40,7 @@ from web.form_input import coerce_form
 from web.form_input import values_from_form
 from web.form_input import wants_more_rows
 from web.form_values import display_rows
+from web.form_values import offered_choices
 from web.form_values import values_from_data
 from web.forms_render import build_fields
 from web.forms_render import place_errors
@@ -205,6 +206,14 @@ def show(task_id: int) -> tuple[str, int]:
     return _render_task(view, user, values=values_from_data(view.schema, view.data))
 
 
+def _posted_values(view: instances.TaskView) -> dict[str, Any]:
+    """What the user posted, with the choices the server offers from the task's data."""
+    return {
+        **values_from_form(view.schema, request.form),
+        **offered_choices(view.schema, view.data),
+    }
+
+
 def _submission_errors(exc: Exception) -> dict[str, str]:
     field_errors: dict[str, str] = dict(getattr(exc, "field_errors", {}) or {})
     if not field_errors and isinstance(exc, DomainRuleViolation | InvalidTaskData):
@@ -218,10 +227,10 @@ def submit(task_id: int) -> Response | tuple[str, int]:
     session, user = get_session(), signed_in_user()
     view = _visible_view(session, user, task_id)
     if wants_more_rows(request.form):
-        return _render_task(view, user, values=values_from_form(view.schema, request.form))
+        return _render_task(view, user, values=_posted_values(view))
     reason = request.form.get(REASON_FIELD, "").strip() or None
     if reason is None and _mode(user, view.task) == "on_behalf":
-        values = values_from_form(view.schema, request.form)
+        values = _posted_values(view)
         errors = {REASON_FIELD: "代为办理须填写理由"}
         return _render_task(view, user, values=values, errors=errors, status=422)
     try:
@@ -231,7 +240,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         )
     except (CoercionError, InvalidTaskData, DomainRuleViolation) as exc:
         session.rollback()
-        values = values_from_form(view.schema, request.form)
+        values = _posted_values(view)
         return _render_task(view, user, values=values, errors=_submission_errors(exc), status=422)
     except (Conflict, NotAllowed) as exc:
         session.rollback()

@@ -7,6 +7,8 @@ here; everything else the engine says is English.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import untrusted
+from engine.cases.form_offers import acting_org_errors
+from engine.cases.form_offers import choice_errors
+from engine.cases.form_offers import unique_errors
+from engine.cases.form_windows import window_errors
 from engine.errors import InvalidTaskData
 from engine.execution.script_api import LEGAL_TZ
 from engine.execution.script_api import SCRIPT_API
@@ -93,6 +99,20 @@ def stamp_fields(schema: Mapping[str, Any]) -> list[str]:
     return [k for k, v in schema.get("properties", {}).items() if v.get(STAMP)]
 
 
+@dataclass(frozen=True)
+class Submitter:
+    """Who submits, in which case: what the rules beyond the JSON Schema need.
+
+    `user` is None for the system (a case started for another case); `case_start` is None
+    for a start form (the case starts now); `earlier` holds the data of earlier completions
+    of the same task in the case, oldest first.
+    """
+
+    user: User | None = None
+    case_start: datetime | None = None
+    earlier: Sequence[Mapping[str, Any]] = ()
+
+
 def validate_submission(
     session: Session,
     schema: Mapping[str, Any],
@@ -100,11 +120,13 @@ def validate_submission(
     *,
     now: datetime,
     context: Mapping[str, Any] | None = None,
+    submitter: Submitter | None = None,
 ) -> dict[str, Any]:
     """Check submitted data; return it with engine-set fields (time stamps) filled in.
 
     Only fields the form declares are accepted, so a submission can never overwrite
-    routing variables or script helpers.
+    routing variables or script helpers. `context` is the task's data as the server holds
+    it: offered choices and date windows are read from it, never from the submission.
 
     Raises:
         InvalidTaskData: naming every bad field.
@@ -120,14 +142,41 @@ def validate_submission(
     errors.update(_bad_text_errors(cleaned))
     errors.update(_schema_errors(schema, cleaned))
     if not errors:
-        errors.update(_team_errors(session, schema, cleaned, {**(context or {}), **cleaned}, now))
-        errors.update(org_errors(session, schema, cleaned))
-        errors.update(user_list_errors(session, schema, cleaned))
+        errors.update(
+            _rule_errors(session, schema, cleaned, context or {}, submitter or Submitter(), now)
+        )
     if errors:
         raise InvalidTaskData(
             f"invalid data in {len(errors)} field(s): {', '.join(errors)}", errors
         )
     return cleaned
+
+
+def _rule_errors(
+    session: Session,
+    schema: Mapping[str, Any],
+    cleaned: Mapping[str, Any],
+    context: Mapping[str, Any],
+    submitter: Submitter,
+    now: datetime,
+) -> dict[str, str]:
+    """The Xietong rules beyond JSON Schema, run once the data has the schema's shape."""
+    merged = {**context, **cleaned}
+    start = submitter.case_start or now
+    found = (
+        org_errors(session, schema, cleaned),
+        acting_org_errors(schema, cleaned, submitter.user),
+        choice_errors(schema, cleaned, context),
+        unique_errors(schema, cleaned, submitter.earlier),
+        window_errors(schema, cleaned, merged, now=now, case_start=start),
+        _team_errors(session, schema, cleaned, merged, now),
+        user_list_errors(session, schema, cleaned),
+    )
+    errors: dict[str, str] = {}
+    for each in found:  # the first rule to name a field explains it
+        for path, message in each.items():
+            errors.setdefault(path, message)
+    return errors
 
 
 BAD_TEXT_MESSAGES = {
@@ -197,11 +246,14 @@ def team_problem(
         u.username: u for u in session.scalars(select(User).where(User.username.in_(distinct)))
     }
     field = _resolve(rule.get("field"), data)
+    org = _resolve(rule.get("org"), data)
     on = _on_date(rule, data, now)
     for name in distinct:
         user = users.get(name)
         if user is None or not user.active:
             return f"{name}: 用户不存在或已停用"
+        if org and user.org_code != org:
+            return f"{name}: 不是 {org} 的执法人员"
         if not _has_valid_certificate(user, field, on):
             return f"{name}: 没有在 {on.isoformat()} 有效且覆盖该执法领域的执法证"
     return _recusal_problem(session, users, _resolve(rule.get("party"), data))

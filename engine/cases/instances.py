@@ -17,6 +17,8 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.form_offers import needs_history
+from engine.cases.forms import Submitter
 from engine.cases.forms import validate_submission
 from engine.errors import Conflict
 from engine.errors import NotAllowed
@@ -67,7 +69,12 @@ def start_instance(
         raise NotAllowed(f"user {user.username} may not start {process_id}")
     now = _now(now)
     form = definition.forms.get("start")
-    clean = validate_submission(session, form, data, now=now) if form else dict(data)
+    submitter = Submitter(user=user)
+    clean = (
+        validate_submission(session, form, data, now=now, submitter=submitter)
+        if form
+        else dict(data)
+    )
     return runner.create_instance(
         session,
         definition,
@@ -93,6 +100,20 @@ def _check_may_act(user: User, task: HumanTask, on_behalf_reason: str | None) ->
             raise NotAllowed("acting on behalf of an officer needs a reason")
         return task.assignee_id or 0
     raise NotAllowed(f"user {user.username} may not act on task {task.id}")
+
+
+def _earlier_data(session: Session, task: HumanTask) -> list[dict[str, Any]]:
+    """What earlier completions of the same task in the case submitted, oldest first."""
+    events = session.scalars(
+        select(AuditEvent.data_after)
+        .where(
+            AuditEvent.instance_id == task.instance_id,
+            AuditEvent.bpmn_id == task.bpmn_id,
+            AuditEvent.kind == "task_completed",
+        )
+        .order_by(AuditEvent.id)
+    )
+    return [dict(data) for data in events if data]
 
 
 def complete_task(
@@ -126,7 +147,11 @@ def complete_task(
         session, instance, settings=settings or load_settings(), actor=user.username, now=now
     )
     spiff_data = runner.task_data(step, task.guid)
-    clean = validate_submission(session, form or OPEN_FORM, data, now=now, context=spiff_data)
+    earlier = _earlier_data(session, task) if form and needs_history(form) else []
+    submitter = Submitter(user=user, case_start=instance.started_at, earlier=earlier)
+    clean = validate_submission(
+        session, form or OPEN_FORM, data, now=now, context=spiff_data, submitter=submitter
+    )
     runner.complete_human_task(
         step, task.guid, clean, completed_by=user.id, on_behalf_of=on_behalf or None
     )

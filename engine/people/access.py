@@ -161,3 +161,12 @@ def can_act_on_behalf(user: User, task: HumanTask) -> bool:
         and task.role == Role.OFFICER
         and task.org_code == user.org_code
     )
+
+
+def acting_orgs(user: User) -> frozenset[str]:
+    """The organizations a user may name as the acting side of a form (lead, sender, owner).
+
+    A user acts for their own organization only: acting on behalf of a colleague
+    (`can_act_on_behalf`) stays inside it, and no role speaks for another organization.
+    """
+    return frozenset({user.org_code})

@@ -18,6 +18,7 @@ from web.form_input import wants_more_rows
 from web.form_schema import FormContext
 from web.form_schema import OrgChoice
 from web.form_values import display_rows
+from web.form_values import offered_choices
 from web.form_values import values_from_data
 from web.forms_render import build_fields
 from web.forms_render import place_errors
@@ -507,19 +508,61 @@ def test_choices_from_the_data_turn_a_date_into_a_select_that_survives_a_failed_
     data = {"date_proposals": {"dates": ["2026-12-14", "2026-12-15"]}}
     html = render(build_fields(schema, values_from_data(schema, data)))
     assert '<option value="2026-12-15">2026-12-15</option>' in html
-    assert '<input type="hidden" name="visit_date.#choices" value="2026-12-14">' in html
-    form = MultiDict(
-        [
-            ("visit_date", "2026-12-15"),
-            ("visit_date.#choices", "2026-12-14"),
-            ("visit_date.#choices", "2026-12-15"),
-        ]
+    assert "#choices" not in html, "the offer is not handed to the browser to post back"
+    form = MultiDict([("visit_date", "2026-12-15")])
+    fields = build_fields(
+        schema, {**values_from_form(schema, form), **offered_choices(schema, data)}
     )
-    fields = build_fields(schema, values_from_form(schema, form))
     assert fields[0].widget == "choices"
     assert '<option value="2026-12-15" selected>' in render(fields)
     assert coerce_form(schema, form) == {"visit_date": "2026-12-15"}
     assert build_fields(schema, values_from_data(schema, {}))[0].widget == "date"
+
+
+def test_choices_posted_back_by_the_browser_are_ignored():
+    schema = {
+        "type": "object",
+        "properties": {
+            "visit_date": {"type": "string", "format": "date", "x-xietong-choices": "d.dates"}
+        },
+    }
+    form = MultiDict([("visit_date", "1900-01-01"), ("visit_date.#choices", "1900-01-01")])
+    values = values_from_form(schema, form)
+    assert "visit_date.#choices" not in values
+    assert build_fields(schema, values)[0].widget == "date"
+
+
+def test_offered_item_codes_are_ticked_as_checkboxes():
+    schema = {
+        "type": "object",
+        "properties": {
+            "handed_items": {
+                "type": "array",
+                "title": "事项编码",
+                "items": {"type": "string"},
+                "x-xietong-choices": {"path": "items", "key": "item_code"},
+            }
+        },
+    }
+    data = {"items": [{"item_code": "A-1"}, {"item_code": "B-2"}], "handed_items": ["B-2"]}
+    [built] = build_fields(schema, values_from_data(schema, data))
+    assert (built.widget, built.options, built.value) == (
+        "checkboxes",
+        [("A-1", "A-1"), ("B-2", "B-2")],
+        ["B-2"],
+    )
+    form = MultiDict([("handed_items", "A-1"), ("handed_items", "B-2")])
+    assert coerce_form(schema, form) == {"handed_items": ["A-1", "B-2"]}
+
+
+def test_a_huge_number_stays_a_float_and_reads_as_an_amount():
+    schema = {"type": "object", "properties": {"amount": {"type": "number", "title": "金额"}}}
+    assert coerce_form(schema, MultiDict([("amount", "1e308")])) == {"amount": 1e308}
+    assert coerce_form(schema, MultiDict([("amount", "1200")])) == {"amount": 1200}
+    with pytest.raises(CoercionError):
+        coerce_form(schema, MultiDict([("amount", "inf")]))
+    assert display_rows(schema, {"amount": 1234567.5}) == [("金额", "1,234,567.5")]
+    assert display_rows(schema, {"amount": 1e308}) == [("金额", "1.000e+308")]
 
 
 WORKFLOW_FORMS = sorted((TEMPLATES.parents[1] / "workflows").glob("*/forms/*.json"))
@@ -540,3 +583,48 @@ def test_every_deployed_form_renders_an_input_for_each_field(path: Path) -> None
         }.get(f.widget, f'name="{f.name}"')
         assert expected in html, f.name
     assert isinstance(coerce_form(schema, MultiDict()), dict)
+
+
+def test_a_table_column_offers_the_drawn_objects_on_every_row():
+    schema = {
+        "type": "object",
+        "properties": {
+            "findings": {
+                "type": "array",
+                "title": "检查发现",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "object_credit_code": {
+                            "type": "string",
+                            "title": "检查对象",
+                            "x-xietong-choices": {"path": "objects", "key": "credit_code"},
+                        },
+                        "note": {"type": "string", "title": "说明"},
+                    },
+                },
+            }
+        },
+    }
+    data = {"objects": [{"credit_code": "91A"}, {"credit_code": "91B"}]}
+    [table] = build_fields(schema, values_from_data(schema, data))
+    cells = [row[0] for row in table.rows]
+    assert {cell.widget for cell in cells} == {"choices"}
+    assert cells[0].options == [("91A", "91A"), ("91B", "91B")]
+    assert '<option value="91B">91B</option>' in render([table])
+
+
+def test_an_acting_organization_picker_offers_only_the_users_own():
+    schema = {
+        "type": "object",
+        "properties": {
+            "lead_org": {"type": "string", "x-xietong-widget": "org", "x-xietong-acting-org": True},
+            "partner": {"type": "string", "x-xietong-widget": "org"},
+        },
+    }
+    orgs = [OrgChoice("YJS-YJ", "应急管理局", "agency"), OrgChoice("YJS-WJW", "卫健委", "agency")]
+    context = FormContext(orgs=orgs, user_org="YJS-YJ", acting=frozenset({"YJS-YJ"}))
+    posted = {"lead_org": "YJS-WJW", "partner": "YJS-WJW"}
+    lead, partner = build_fields(schema, posted, context=context)
+    assert lead.options == [("YJS-YJ", "应急管理局")]
+    assert [code for code, _name in partner.options] == ["YJS-YJ", "YJS-WJW"]

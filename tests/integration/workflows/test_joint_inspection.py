@@ -253,7 +253,7 @@ def notify_and_publish(session: Session, instance_id: int, now: datetime) -> Non
         "scjg_officer1",
         {
             "platform": "both",
-            "publication_date": "2026-03-19",
+            "publication_date": now.date().isoformat(),
             "published_item_count": 6,
             "privacy_checked": True,
         },

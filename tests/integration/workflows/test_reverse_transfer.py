@@ -119,11 +119,6 @@ HEARING = {
     "hearing_host": "法制科张某",
     "hearing_record_summary": "当事人对金额有异议",
 }
-SERVE = {
-    "service_method": "in_person",
-    "decision_served_at": "2026-05-08T10:00:00+08:00",
-    "publication_required": True,
-}
 INFORM = {"inform_letter_no": "英应急告〔2026〕1号", "inform_result": "已依法处理"}
 SATISFIED = {"follow_up_conclusion": "satisfied", "follow_up_note": "已依法处理"}
 RECOMMEND = {
@@ -179,12 +174,18 @@ def investigate(outcome: str, *, major: bool = False) -> dict[str, Any]:
     return data
 
 
-def notify(*, hearing: bool) -> dict[str, Any]:
+def notify(*, hearing: bool, at: str) -> dict[str, Any]:
+    """The notice of intended penalty, served when the task is done (a served time records
+    the past: it cannot lie after the moment it is entered)."""
     return {
         "penalty_notice_no": "英告〔2026〕1号",
-        "penalty_notice_served_at": "2026-04-01T10:00:00+08:00",
+        "penalty_notice_served_at": at,
         "hearing_requested": hearing,
     }
+
+
+def serve(at: str) -> dict[str, Any]:
+    return {"service_method": "in_person", "decision_served_at": at, "publication_required": True}
 
 
 def decide(kind: str) -> dict[str, Any]:
@@ -248,7 +249,11 @@ def penalty_case(case: Case, prefix: str, field: str) -> None:
     assert_case_clock(case.expect("investigate_case"), start=opened, due=due)
     case.do("investigate_case", investigate("penalty"), "2026-03-26T10:00:00+08:00")
     assert_case_clock(case.expect("notify_intended_penalty"), start=opened, due=due)
-    case.do("notify_intended_penalty", notify(hearing=False), "2026-03-27T10:00:00+08:00")
+    case.do(
+        "notify_intended_penalty",
+        notify(hearing=False, at="2026-03-27T10:00:00+08:00"),
+        "2026-03-27T10:00:00+08:00",
+    )
     assert_case_clock(case.expect("decide_case"), start=opened, due=due)
     assert "decide_case" in case.open_ids()
     assert "legal_review" not in case.open_ids()
@@ -262,7 +267,7 @@ def penalty_case(case: Case, prefix: str, field: str) -> None:
         deadline_id=None,
         skipped=["2026-04-04", "2026-04-05", "2026-04-06", "2026-04-11", "2026-04-12"],
     )
-    case.do("serve_decision", SERVE, "2026-04-08T10:00:00+08:00")
+    case.do("serve_decision", serve("2026-04-08T10:00:00+08:00"), "2026-04-08T10:00:00+08:00")
     assert case_clock(case.session, case.id)["stopped_at"] == "2026-04-08T02:00:00+00:00"
 
 
@@ -342,7 +347,11 @@ def test_progress_reply_hearing_legal_review_and_recommendation(county: Session)
         "2026-03-19T10:00:00+08:00",
     )
     case.do("investigate_case", investigate("penalty", major=True), "2026-03-26T10:00:00+08:00")
-    case.do("notify_intended_penalty", notify(hearing=True), "2026-03-27T10:00:00+08:00")
+    case.do(
+        "notify_intended_penalty",
+        notify(hearing=True, at="2026-03-27T10:00:00+08:00"),
+        "2026-03-27T10:00:00+08:00",
+    )
     assert_case_clock(
         case.expect("hold_hearing"), start="2026-03-19T10:00:00+08:00", due=day_end("2026-06-17")
     )
@@ -352,10 +361,14 @@ def test_progress_reply_hearing_legal_review_and_recommendation(county: Session)
     )
     case.do("legal_review", legal("revise"), "2026-04-14T10:00:00+08:00")
     case.do("investigate_case", investigate("penalty", major=True), "2026-04-20T10:00:00+08:00")
-    case.do("notify_intended_penalty", notify(hearing=False), "2026-04-21T10:00:00+08:00")
+    case.do(
+        "notify_intended_penalty",
+        notify(hearing=False, at="2026-04-21T10:00:00+08:00"),
+        "2026-04-21T10:00:00+08:00",
+    )
     case.do("legal_review", legal("agree"), "2026-04-22T10:00:00+08:00")
     case.do("decide_case", decide("penalty"), "2026-04-30T10:00:00+08:00")
-    case.do("serve_decision", SERVE, "2026-05-08T10:00:00+08:00")
+    case.do("serve_decision", serve("2026-05-08T10:00:00+08:00"), "2026-05-08T10:00:00+08:00")
     # 5 working days from Fri 05-08: Sat 05-09 is a make-up working day, so Thu 05-14.
     assert_deadline(
         case.expect("send_final_result"),
@@ -395,7 +408,7 @@ def test_opinion_ends_without_penalty(county: Session) -> None:
     case.do("investigate_case", investigate("no_penalty"), "2026-03-26T10:00:00+08:00")
     assert "notify_intended_penalty" not in case.open_ids()
     case.do("decide_case", decide("no_penalty"), "2026-04-02T10:00:00+08:00")
-    case.do("serve_decision", SERVE, "2026-04-08T10:00:00+08:00")
+    case.do("serve_decision", serve("2026-04-08T10:00:00+08:00"), "2026-04-08T10:00:00+08:00")
     case.do("send_written_reply", reply("result"), "2026-04-20T10:00:00+08:00")
     case.do("procuratorate_follow_up", SATISFIED, "2026-04-25T10:00:00+08:00")
     assert case.status() == InstanceStatus.COMPLETED
@@ -434,7 +447,7 @@ def test_court_case_extension_refused_then_approved(county: Session) -> None:
     case.do("open_penalty_case", open_case("yj", "work_safety"), "2026-04-21T10:00:00+08:00")
     case.do("investigate_case", investigate("no_penalty"), "2026-04-27T10:00:00+08:00")
     case.do("decide_case", decide("no_penalty"), "2026-04-28T10:00:00+08:00")
-    case.do("serve_decision", SERVE, "2026-04-29T10:00:00+08:00")
+    case.do("serve_decision", serve("2026-04-29T10:00:00+08:00"), "2026-04-29T10:00:00+08:00")
     # 5 working days from Wed 04-29: 04-30, (05-01..05-05 holidays), 05-06, 05-07, 05-08, 05-09.
     sending_organ_informed(case, "2026-04-29T10:00:00+08:00", "2026-05-09")
 

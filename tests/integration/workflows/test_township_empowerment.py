@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import TaskStatus
 from engine.models import TimerProjection
+from engine.people import accounts
 from tests.conftest import Clock
 from tests.integration.workflows.support import complete
 from tests.integration.workflows.support import data_of
@@ -143,8 +145,24 @@ def assert_deadline(task: HumanTask, deadline_id: str, rule: str, due: str) -> N
     assert task.due_at == as_utc(due)
 
 
+TOWNSHIP_OFFICERS = ["yingjisha_officer1", "yingjisha_officer2"]
+
+
+def certify_township_officers(session: Session) -> None:
+    """The township's two demo officers hold enforcement certificates (the demo has none)."""
+    for n, username in enumerate(TOWNSHIP_OFFICERS, start=1):
+        accounts.add_certificate(
+            session,
+            user(session, username),
+            number=f"TWP-YINGJISHA-2026-{n:03d}",
+            fields=["market_regulation"],
+            valid_until=date(2029, 12, 31),
+        )
+
+
 @pytest.fixture
 def new_case(county: Session, clock: Clock) -> Case:
+    certify_township_officers(county)
     return Case(county, clock)
 
 
@@ -227,7 +245,7 @@ def settle_form(case: Case, legal_form: str) -> None:
         }
         case.do("sign_entrustment_agreement", "dept_head", agreement)
     elif legal_form == "handover":
-        region = {"region_decision_no": "新政函〔2026〕8号", "region_decision_date": "2026-03-05"}
+        region = {"region_decision_no": "新政函〔2026〕8号", "region_decision_date": "2026-03-03"}
         case.do("record_region_decision", "dept_officer", region)
     else:
         team = {
@@ -238,6 +256,11 @@ def settle_form(case: Case, legal_form: str) -> None:
         }
         case.do("arrange_stationed_team", "dept_head", team)
     assert case.open_ids() == ["publish_decision"]
+
+
+def current_item_codes(case: Case) -> list[str]:
+    """The codes of the items the case delegates now (a revision may have dropped some)."""
+    return [item["item_code"] for item in case.data()["items"]]
 
 
 def publish_and_hand_over(case: Case, published: datetime, handover_due: str) -> None:
@@ -258,7 +281,7 @@ def publish_and_hand_over(case: Case, published: datetime, handover_due: str) ->
     assert_deadline(handover, "D-T1", "30wd", handover_due)
     form = {
         "handover_list_no": "JJ-2026-01",
-        "handed_items": ITEM_CODES,
+        "handed_items": current_item_codes(case),
         "pending_cases": 0,
         "handover_date": published.date().isoformat(),
         "signatories": "双方负责人",
@@ -270,7 +293,7 @@ def enter_operation(case: Case, moment: datetime, first_due: str, evaluation_due
     case.at(moment)
     capacity = {
         "training_done": True,
-        "certified_officers": ["阿某", "王某"],
+        "certified_officers": TOWNSHIP_OFFICERS,
         "legal_review_arrangement": "justice_bureau",
     }
     case.do("confirm_capacity_building", "township_officer", capacity)
@@ -292,9 +315,9 @@ def guidance(case: Case, bpmn_id: str, day: str) -> None:
     case.do(bpmn_id, "op_dept_officer", form)
 
 
-def evaluate(case: Case, rating: str) -> None:
+def evaluate(case: Case, rating: str, period: str = "2026年度") -> None:
     form = {
-        "evaluation_period": "2026年度",
+        "evaluation_period": period,
         "cases_per_item": "SCJG-CF-0101: 12; SCJG-JC-0203: 0",
         "complaints": 0,
         "overturned": 0,
@@ -325,7 +348,7 @@ def adjust(case: Case, reported: datetime, decide_due: str, adjustment: str) -> 
     case.at(reported)
     assert case.open_ids()[0] == "report_capacity_failure"
     report = {
-        "affected_item_codes": ITEM_CODES,
+        "affected_item_codes": current_item_codes(case),
         "failure_reason": "cannot_cope",
         "evidence": "评查发现多起程序违法",
         "proposal": adjustment,
@@ -357,7 +380,7 @@ def adjust(case: Case, reported: datetime, decide_due: str, adjustment: str) -> 
 def hand_back(case: Case) -> None:
     form = {
         "hand_back_list_no": "JH-01",
-        "returned_item_codes": ITEM_CODES,
+        "returned_item_codes": current_item_codes(case),
         "pending_cases": 1,
         "hand_back_date": case.clock.now.date().isoformat(),
     }
@@ -424,7 +447,7 @@ def test_t1_entrust_operate_support_then_take_back(new_case: Case) -> None:
     # D-T2 quarterly: three months after 1 July is 1 October, in the National Day holiday
     # (1 to 7 October): moved to Thursday 8 October.
     assert_deadline(quarterly, "D-T2", "3mo", "2026-10-08T23:59:59.999999+08:00")
-    guidance(case, "quarterly_guidance_visit", "2026-07-10")
+    guidance(case, "quarterly_guidance_visit", "2026-07-01")
     case.at(utc(2026, 9, 30, 2, 0))
     evaluate(case, "adequate")
     renewed = case.task("annual_evaluation", "op_justice_coordinator")
@@ -435,7 +458,7 @@ def test_t1_entrust_operate_support_then_take_back(new_case: Case) -> None:
     # A special evaluation on 12 October finds the township cannot cope: the failure ends
     # the operation phase, its standing tasks and the open quarterly visit.
     case.at(utc(2026, 10, 12, 1, 0))
-    evaluate(case, "capacity_failure")
+    evaluate(case, "capacity_failure", period="2026年度专项评估")
     assert case.open_ids() == ["report_capacity_failure"]
     assert task_states(case, "quarterly_guidance_visit") == [
         TaskStatus.COMPLETED,
