@@ -27,6 +27,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -58,7 +59,10 @@ class Notification(Base):
     """One message to one user about one flag at one escalation level."""
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("user_id", "flag_id", "level"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "flag_id", "level"),
+        Index("ix_notification_list", "user_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)

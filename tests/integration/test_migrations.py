@@ -57,4 +57,4 @@ def test_upgrade_twice_changes_nothing(empty_database_url: str) -> None:
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
-    assert version == "0001"
+    assert version == "0005"
