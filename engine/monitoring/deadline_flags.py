@@ -57,7 +57,9 @@ def deadline_reason(task: HumanTask, kind: FlagKind) -> str:
     return DETAIL_SEPARATOR.join(parts)
 
 
-def _deadline_candidates(session: Session, now: datetime) -> list[tuple[int, FlagKind]]:
+def _candidates(kind: FlagKind, now: datetime) -> Any:
+    """Open tasks of unfinished instances that reached `kind` and have no such flag yet."""
+
     def flagged(*kinds: FlagKind) -> Any:
         return exists().where(Flag.task_id == HumanTask.id, Flag.kind.in_(kinds))
 
@@ -66,17 +68,13 @@ def _deadline_candidates(session: Session, now: datetime) -> list[tuple[int, Fla
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .where(HumanTask.status == TaskStatus.OPEN, ProcessInstance.status.not_in(FINISHED))
     )
-    red = base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED))
-    yellow = base.where(
+    if kind == FlagKind.RED:
+        return base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED))
+    return base.where(
         HumanTask.warn_at <= now,
         or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now),
         ~flagged(FlagKind.YELLOW, FlagKind.RED),
     )
-    found = [(task_id, FlagKind.RED) for task_id in session.scalars(red.order_by(HumanTask.id))]
-    found += [
-        (task_id, FlagKind.YELLOW) for task_id in session.scalars(yellow.order_by(HumanTask.id))
-    ]
-    return found
 
 
 def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: datetime) -> bool:
@@ -108,18 +106,32 @@ def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: da
     return True
 
 
-def update_deadline_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
-    """Raise yellow flags on tasks past warn_at and red ones on tasks past due_at.
-
-    Returns how many flags were raised.
-    """
-    with factory.begin() as session:
-        candidates = _deadline_candidates(session, now)
+def _flag_batch(session: Session, task_ids: list[int], kind: FlagKind, now: datetime) -> int:
     raised = 0
-    for task_id, kind in candidates:
+    for task_id in task_ids:
         try:
-            with factory.begin() as session:
+            with session.begin_nested():
                 raised += _raise_deadline_flag(session, task_id, kind, now)
         except Exception:
             logger.exception("raising a %s flag failed for task %s", kind, task_id)
+    return raised
+
+
+def update_deadline_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
+    """Raise yellow flags on tasks past warn_at and red ones on tasks past due_at.
+
+    Reads only the tasks due for a flag, a batch at a time (keyset on the task id); each flag
+    is raised in its own savepoint. Returns how many flags were raised.
+    """
+    raised = 0
+    for kind in (FlagKind.RED, FlagKind.YELLOW):
+        after = 0
+        while True:
+            with factory.begin() as session:
+                query = _candidates(kind, now).where(HumanTask.id > after).order_by(HumanTask.id)
+                ids = list(session.scalars(query.limit(settings.job_batch_size)))
+                raised += _flag_batch(session, ids, kind, now)
+            if len(ids) < settings.job_batch_size:
+                break
+            after = ids[-1]
     return raised

@@ -10,13 +10,19 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
 from sqlalchemy import exists
+from sqlalchemy import false
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine.errors import NotFound
 from engine.execution import definitions
 from engine.models import HumanTask
+from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.monitoring import notifications
@@ -142,7 +148,53 @@ def stall_reason(wait: Wait) -> str:
     return f"{wait.text}已超过 {_hours_text(wait.hours)} 小时未有进展"
 
 
-def _stall_candidates(session: Session) -> list[Any]:
+def lowest_threshold(session: Session, ref: Any, settings: Settings) -> float:
+    """The smallest stall threshold any wait of a definition can have, in hours.
+
+    An instance can only be stalled once it has been idle this long; 0 when the definition's
+    thresholds cannot be read (its instances then fail one by one, each logged).
+    """
+    try:
+        spec = _Definition(
+            definitions.parsed_definition(session, ref).elements,
+            definitions.definition_info(session, ref).manifest,
+        )
+        named = set(spec.elements) | set((spec.manifest.get("stall") or {}).get("elements") or {})
+        hours = [stall_hours(None, {}, spec.manifest, settings)]
+        for bpmn_id in named:
+            explicit = explicit_stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest)
+            if explicit is not None:
+                hours.append(explicit)
+    except (ValueError, NotFound):
+        logger.exception("stall thresholds of definition %s cannot be read", ref.definition_id)
+        return 0.0
+    return min(hours)
+
+
+def _idle_clause(session: Session, now: datetime, settings: Settings) -> ColumnElement[bool]:
+    """Instances idle past the lowest threshold of their definition (one term per threshold)."""
+    refs = session.execute(
+        select(ProcessDefinition.id.label("definition_id"), ProcessDefinition.spec_hash)
+    ).all()
+    by_hours: dict[float, list[int]] = {}
+    for ref in refs:
+        by_hours.setdefault(lowest_threshold(session, ref, settings), []).append(ref.definition_id)
+    return or_(
+        false(),
+        *(
+            and_(
+                ProcessInstance.definition_id.in_(ids),
+                ProcessInstance.last_progress_at <= now - timedelta(hours=hours),
+            )
+            for hours, ids in sorted(by_hours.items())
+        ),
+    )
+
+
+def _stall_candidates(
+    session: Session, idle: ColumnElement[bool], *, after: int, limit: int
+) -> list[Any]:
+    """The next batch of active, unflagged instances idle long enough to be stalled, by id."""
     open_stall = exists().where(
         Flag.instance_id == ProcessInstance.id,
         Flag.kind == FlagKind.STALLED,
@@ -157,13 +209,17 @@ def _stall_candidates(session: Session) -> list[Any]:
                 ProcessInstance.last_progress_at,
                 ProcessInstance.waits,
             )
-            .where(ProcessInstance.status.in_(ACTIVE), ~open_stall)
+            .where(
+                ProcessInstance.status.in_(ACTIVE), idle, ~open_stall, ProcessInstance.id > after
+            )
             .order_by(ProcessInstance.id)
+            .limit(limit)
         )
     )
 
 
 def _open_tasks(session: Session, instance_ids: list[int]) -> dict[int, list[tuple[int, str, str]]]:
+    """Open tasks of one batch of instances (at most a batch of ids in the IN list)."""
     found: dict[int, list[tuple[int, str, str]]] = {}
     if not instance_ids:
         return found
@@ -204,32 +260,50 @@ def _raise_stall_flag(session: Session, row: Any, wait: Wait, now: datetime) -> 
     return bool(new_ids)
 
 
-def _check_stall(
-    factory: sessionmaker[Session],
-    row: Any,
-    tasks: list[tuple[int, str, str]],
-    now: datetime,
-    settings: Settings,
-) -> bool:
-    with factory.begin() as session:
-        waits = _waits(session, row, tasks, settings)
-        if not waits:
-            return False
-        wait = min(waits, key=lambda w: w.hours)
-        if now < row.last_progress_at + timedelta(hours=wait.hours):
-            return False
-        return _raise_stall_flag(session, row, wait, now)
+def _due_wait(
+    session: Session, row: Any, tasks: list[tuple[int, str, str]], now: datetime, settings: Settings
+) -> Wait | None:
+    """The wait whose threshold the instance is past (the tightest), or None."""
+    waits = _waits(session, row, tasks, settings)
+    if not waits:
+        return None
+    wait = min(waits, key=lambda w: w.hours)
+    return wait if now >= row.last_progress_at + timedelta(hours=wait.hours) else None
+
+
+def _flag_batch(session: Session, rows: list[Any], now: datetime, settings: Settings) -> int:
+    """Raise the flags one batch of candidates is due for, each in its own savepoint."""
+    tasks = _open_tasks(session, [row.id for row in rows])
+    due: list[tuple[Any, Wait]] = []
+    for row in rows:
+        try:
+            wait = _due_wait(session, row, tasks.get(row.id, []), now, settings)
+        except Exception:
+            logger.exception("checking instance %s for a stall failed", row.id)
+            continue
+        if wait is not None:
+            due.append((row, wait))
+    raised = 0
+    for row, wait in due:
+        try:
+            with session.begin_nested():
+                raised += _raise_stall_flag(session, row, wait, now)
+        except Exception:
+            logger.exception("raising a stalled flag failed for instance %s", row.id)
+    return raised
 
 
 def update_stall_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
-    """Raise a stalled flag on every active instance idle past its threshold; returns how many."""
-    with factory.begin() as session:
-        rows = _stall_candidates(session)
-        tasks = _open_tasks(session, [row.id for row in rows])
-    raised = 0
-    for row in rows:
-        try:
-            raised += _check_stall(factory, row, tasks.get(row.id, []), now, settings)
-        except Exception:
-            logger.exception("checking instance %s for a stall failed", row.id)
-    return raised
+    """Raise a stalled flag on every active instance idle past its threshold; returns how many.
+
+    Reads only instances idle past their definition's lowest threshold, a batch at a time.
+    """
+    raised, after = 0, 0
+    while True:
+        with factory.begin() as session:
+            idle = _idle_clause(session, now, settings)
+            rows = _stall_candidates(session, idle, after=after, limit=settings.job_batch_size)
+            raised += _flag_batch(session, rows, now, settings)
+        if len(rows) < settings.job_batch_size:
+            return raised
+        after = rows[-1].id

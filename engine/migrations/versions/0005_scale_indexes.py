@@ -22,6 +22,7 @@ INDEXES = (
     ("process_instance", "ix_process_instance_started", ["started_at", "id"]),
     ("process_instance", "ix_process_instance_progress", ["status", "last_progress_at"]),
     ("notification", "ix_notification_list", ["user_id", "created_at", "id"]),
+    ("flag", "ix_flag_ladder", ["cleared_at", "kind", "level", "raised_at"]),
 )
 
 
