@@ -109,6 +109,10 @@ def done() -> str:
     return render_template(
         "tasks/done.html",
         rows=task_rows(session, page.items, now=None),
+        process_titles={
+            d.process_id: d.manifest.get("title") or d.name
+            for d in processes.list_processes(session)
+        },
         next_href=next_url(page.next_after),
         first_href=first_url(),
     )
