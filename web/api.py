@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
+from engine import paging
 from engine.cases import inbox
 from engine.cases import instance_list
 from engine.cases import instances
-from engine.cases import paging
 from engine.cases.instance_list import INSTANCE_LIGHTS
 from engine.cases.instance_list import InstanceFilters
 from engine.errors import EngineError

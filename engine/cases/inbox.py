@@ -16,14 +16,6 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.cases.paging import PAGE_SIZE
-from engine.cases.paging import Cursor
-from engine.cases.paging import Page
-from engine.cases.paging import after_ascending
-from engine.cases.paging import after_descending
-from engine.cases.paging import decode
-from engine.cases.paging import null_after
-from engine.cases.paging import page_of
 from engine.errors import Conflict
 from engine.errors import NotAllowed
 from engine.errors import NotFound
@@ -33,6 +25,14 @@ from engine.models import HumanTask
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
+from engine.paging import PAGE_SIZE
+from engine.paging import Cursor
+from engine.paging import Page
+from engine.paging import after_ascending
+from engine.paging import after_descending
+from engine.paging import decode
+from engine.paging import null_after
+from engine.paging import page_of
 
 LIGHTS = ("green", "yellow", "red")
 DUE_WINDOWS = ("overdue", "today", "week")

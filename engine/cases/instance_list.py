@@ -20,8 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import defer
 
-from engine.cases import paging
-from engine.cases.paging import Page
+from engine import paging
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import InstanceStatus
@@ -29,6 +28,7 @@ from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.monitoring.models import Flag
 from engine.monitoring.models import FlagKind
+from engine.paging import Page
 
 ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
 INSTANCE_LIGHTS = ("green", "yellow", "red")

@@ -20,13 +20,17 @@ from sqlalchemy.orm import sessionmaker
 from engine.cases import inbox
 from engine.cases import instances
 from engine.cases.inbox import task_light
-from engine.cases.paging import PAGE_SIZE
 from engine.models import HumanTask
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
+from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
+from engine.monitoring.notifications import Notification
+from engine.paging import PAGE_SIZE
 from engine.people.accounts import find_user
 from engine.people.accounts import issue_api_token
 from engine.settings import Settings
+from tests.integration.web.conftest import get_csrf_token
 from tests.integration.web.web_demo import PROCESS_ID
 from tests.integration.web.web_demo import deploy_web_demo
 
@@ -268,3 +272,46 @@ def test_the_done_list_pages_newest_first(
 
     assert len(pages) == 2
     assert sorted(ids) == sorted(t.id for t in tasks)
+
+
+def test_notifications_page_newest_first_and_read_all_reaches_every_page(
+    login: Login, session_factory: sessionmaker[Session], seeded: dict[str, Any]
+) -> None:
+    now = datetime.now(UTC)
+    with session_factory.begin() as session:
+        officer = find_user(session, "scjg_officer1")
+        assert officer is not None
+        flag = Flag(
+            instance_id=seeded["instance_id"],
+            kind=FlagKind.RED,
+            reason="测试",
+            since=now,
+            raised_at=now,
+            dedupe_key=f"paging:{uuid.uuid4()}",
+        )
+        session.add(flag)
+        session.flush()
+        for level in range(EXTRA):
+            session.add(
+                Notification(
+                    user_id=officer.id,
+                    flag_id=flag.id,
+                    level=level,
+                    title=f"提醒 {level}",
+                    created_at=now - timedelta(minutes=level // 3),
+                )
+            )
+    client = login("scjg_officer1")
+
+    seen: list[int] = []
+    url: str | None = "/notifications/"
+    while url is not None:
+        page = client.get(url).get_data(as_text=True)
+        seen += [int(i) for i in re.findall(r'<li class="notification [a-z]+" id="n(\d+)"', page)]
+        found = NEXT.search(page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert len(seen) == len(set(seen)) == EXTRA
+
+    response = client.post("/notifications/read-all", data={"csrf_token": get_csrf_token(client)})
+    assert response.status_code == 302
+    assert f"已将 {EXTRA} 条通知标为已读" in client.get("/notifications/").get_data(as_text=True)
