@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -16,15 +17,18 @@ from sqlalchemy import exists
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 from engine.errors import NotFound
 from engine.execution import definitions
 from engine.models import HumanTask
+from engine.models import MessageSubscription
 from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
+from engine.models import TimerProjection
 from engine.monitoring import notifications
 from engine.monitoring.escalation import notify_new_flag
 from engine.monitoring.models import ACTIVE
@@ -148,46 +152,86 @@ def stall_reason(wait: Wait) -> str:
     return f"{wait.text}已超过 {_hours_text(wait.hours)} 小时未有进展"
 
 
-def lowest_threshold(session: Session, ref: Any, settings: Settings) -> float:
-    """The smallest stall threshold any wait of a definition can have, in hours.
+@dataclass
+class _Thresholds:
+    """Per definition: the explicit thresholds by hours, with their element ids, and the default."""
 
-    An instance can only be stalled once it has been idle this long; 0 when the definition's
-    thresholds cannot be read (its instances then fail one by one, each logged).
-    """
-    try:
-        spec = _Definition(
-            definitions.parsed_definition(session, ref).elements,
-            definitions.definition_info(session, ref).manifest,
-        )
-        named = set(spec.elements) | set((spec.manifest.get("stall") or {}).get("elements") or {})
-        hours = [stall_hours(None, {}, spec.manifest, settings)]
-        for bpmn_id in named:
-            explicit = explicit_stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest)
-            if explicit is not None:
-                hours.append(explicit)
-    except (ValueError, NotFound):
-        logger.exception("stall thresholds of definition %s cannot be read", ref.definition_id)
-        return 0.0
-    return min(hours)
+    explicit: dict[int, dict[float, list[str]]] = field(default_factory=dict)
+    default: dict[int, float] = field(default_factory=dict)
+    unreadable: list[int] = field(default_factory=list)
 
 
-def _idle_clause(session: Session, now: datetime, settings: Settings) -> ColumnElement[bool]:
-    """Instances idle past the lowest threshold of their definition (one term per threshold)."""
+def _read_thresholds(session: Session, settings: Settings) -> _Thresholds:
+    found = _Thresholds()
     refs = session.execute(
         select(ProcessDefinition.id.label("definition_id"), ProcessDefinition.spec_hash)
     ).all()
-    by_hours: dict[float, list[int]] = {}
     for ref in refs:
-        by_hours.setdefault(lowest_threshold(session, ref, settings), []).append(ref.definition_id)
-    return or_(
-        false(),
-        *(
-            and_(
-                ProcessInstance.definition_id.in_(ids),
-                ProcessInstance.last_progress_at <= now - timedelta(hours=hours),
+        try:
+            spec = _Definition(
+                definitions.parsed_definition(session, ref).elements,
+                definitions.definition_info(session, ref).manifest,
             )
-            for hours, ids in sorted(by_hours.items())
+            named = set(spec.elements) | set(
+                (spec.manifest.get("stall") or {}).get("elements") or {}
+            )
+            explicit: dict[float, list[str]] = {}
+            for bpmn_id in sorted(named):
+                hours = explicit_stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest)
+                if hours is not None:
+                    explicit.setdefault(hours, []).append(bpmn_id)
+            found.default[ref.definition_id] = stall_hours(None, {}, spec.manifest, settings)
+            found.explicit[ref.definition_id] = explicit
+        except (ValueError, NotFound):
+            logger.exception("stall thresholds of definition %s cannot be read", ref.definition_id)
+            found.unreadable.append(ref.definition_id)
+    return found
+
+
+def _idle(hours: float, now: datetime) -> ColumnElement[bool]:
+    return ProcessInstance.last_progress_at <= now - timedelta(hours=hours)
+
+
+def _past_threshold(
+    bpmn_id: Any, t: _Thresholds, now: datetime, *, with_default: bool
+) -> ColumnElement[bool]:
+    """The waiting element's threshold has passed: explicit ones, else (tasks) the default."""
+    terms = []
+    for definition_id, by_hours in t.explicit.items():
+        mine = ProcessInstance.definition_id == definition_id
+        terms += [and_(mine, bpmn_id.in_(ids), _idle(h, now)) for h, ids in by_hours.items()]
+        if with_default:
+            named = [i for ids in by_hours.values() for i in ids]
+            other = bpmn_id.not_in(named) if named else true()
+            terms.append(and_(mine, other, _idle(t.default[definition_id], now)))
+    return or_(false(), *terms)
+
+
+def _due_clause(session: Session, now: datetime, settings: Settings) -> ColumnElement[bool]:
+    """Instances past the threshold of at least one thing they wait on (see the module doc).
+
+    An instance is stalled once it is idle past its tightest wait, i.e. past any one of them;
+    so each kind of wait is one EXISTS over its projection table.
+    """
+    t = _read_thresholds(session, settings)
+    of_instance = HumanTask.instance_id == ProcessInstance.id
+    task_open = and_(of_instance, HumanTask.status == TaskStatus.OPEN)
+    message = MessageSubscription.instance_id == ProcessInstance.id
+    timer = TimerProjection.instance_id == ProcessInstance.id
+    waiting_on_nothing = and_(
+        ~exists().where(task_open), ~exists().where(message), ~exists().where(timer)
+    )
+    default_terms = [
+        and_(ProcessInstance.definition_id == d, _idle(h, now)) for d, h in t.default.items()
+    ]
+    return or_(
+        exists().where(task_open, _past_threshold(HumanTask.bpmn_id, t, now, with_default=True)),
+        exists().where(
+            message, _past_threshold(MessageSubscription.bpmn_id, t, now, with_default=True)
         ),
+        exists().where(timer, _past_threshold(TimerProjection.bpmn_id, t, now, with_default=False)),
+        and_(waiting_on_nothing, or_(false(), *default_terms)),
+        ProcessInstance.definition_id.in_(t.unreadable),
     )
 
 
@@ -296,12 +340,12 @@ def _flag_batch(session: Session, rows: list[Any], now: datetime, settings: Sett
 def update_stall_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
     """Raise a stalled flag on every active instance idle past its threshold; returns how many.
 
-    Reads only instances idle past their definition's lowest threshold, a batch at a time.
+    Reads only instances past the threshold of something they wait on, a batch at a time.
     """
     raised, after = 0, 0
     while True:
         with factory.begin() as session:
-            idle = _idle_clause(session, now, settings)
+            idle = _due_clause(session, now, settings)
             rows = _stall_candidates(session, idle, after=after, limit=settings.job_batch_size)
             raised += _flag_batch(session, rows, now, settings)
         if len(rows) < settings.job_batch_size:

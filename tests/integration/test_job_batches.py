@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from engine.execution import definitions
 from engine.models import ProcessInstance
 from engine.monitoring import flags
+from engine.monitoring import stalls
 from engine.monitoring.deadline_flags import update_deadline_flags
 from engine.monitoring.models import FlagKind
 from engine.monitoring.notifications import Notification
@@ -53,10 +57,8 @@ def test_the_stall_job_flags_every_case_across_batches_once(env: Env, cases: lis
     assert sorted(stalled) == sorted(cases)
 
 
-def test_the_stall_job_reads_only_instances_idle_past_the_lowest_threshold(
-    env: Env, cases: list[int]
-) -> None:
-    # flag_demo's lowest threshold is 24 h (record_receipt); its review task waits 72 h.
+def test_the_stall_job_reads_only_instances_past_a_threshold(env: Env, cases: list[int]) -> None:
+    # The review task waits 72 h (the default); record_receipt's 24 h does not apply yet.
     assert update_stall_flags(env.factory, START + timedelta(hours=23), env.settings) == 0
     assert update_stall_flags(env.factory, START + timedelta(hours=30), env.settings) == 0
     assert update_stall_flags(env.factory, START + timedelta(hours=72), env.settings) == CASES
@@ -96,28 +98,45 @@ COPIES = 66_000  # more ids than PostgreSQL's 65,535 bind parameters
 
 @pytest.mark.postgres_only
 @pytest.mark.skipif(postgres_url() is None, reason="needs PostgreSQL (XIETONG_TEST_DATABASE_URL)")
-def test_the_stall_job_survives_more_candidates_than_bind_parameters(tmp_path: Path) -> None:
+def test_the_stall_job_survives_more_candidates_than_bind_parameters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with isolated_env(tmp_path) as env:
-        stalled = start_case(env, "BIG-1", START)
-        now = START + timedelta(hours=73)
+        source = start_case(env, "BIG-1", START)
+        now = START + timedelta(hours=80)
         with env.factory.begin() as session:
-            # Idle 30 h: past the definition's lowest threshold (24 h), short of their own (72 h).
+            # Copies waiting on nothing the projections know: stalled past the 72 h default.
             session.execute(
                 text(
                     "INSERT INTO process_instance (definition_id, spec_hash, process_id, title,"
                     " status, state_json, serializer_version, last_progress_at, started_org,"
                     " confidential, started_at, updated_at, waits, party_orgs, clocks,"
                     " lock_version) SELECT definition_id, spec_hash, process_id, title, status,"
-                    " state_json, serializer_version, :idle, started_org, confidential,"
-                    " started_at, updated_at, waits, party_orgs, clocks, 1"
+                    " state_json, serializer_version, last_progress_at, started_org,"
+                    " confidential, started_at, updated_at, '{}', party_orgs, clocks, 1"
                     " FROM process_instance, generate_series(1, :copies) WHERE id = :id"
                 ),
-                {"idle": now - timedelta(hours=30), "copies": COPIES, "id": stalled},
+                {"copies": COPIES, "id": source},
             )
         with env.factory.begin() as session:
             session.execute(text("ANALYZE process_instance"))
+        flagged: list[int] = []
+        batches: list[int] = []
+        read_tasks = stalls._open_tasks
 
-        raised = update_stall_flags(env.factory, now, env.settings)
+        def count_batch(session: Session, instance_ids: list[int]) -> Any:
+            batches.append(len(instance_ids))
+            return read_tasks(session, instance_ids)
 
-        assert raised == 1
-        assert [f.instance_id for f in all_flags(env)] == [stalled]
+        def record(session: Session, row: Any, wait: stalls.Wait, at: datetime) -> bool:
+            flagged.append(row.id)  # raising 66,000 real flags would take minutes
+            return True
+
+        monkeypatch.setattr(stalls, "_open_tasks", count_batch)
+        monkeypatch.setattr(stalls, "_raise_stall_flag", record)
+
+        raised = stalls.update_stall_flags(env.factory, now, env.settings)
+
+        assert raised == len(flagged) == len(set(flagged)) == COPIES + 1
+        assert max(batches) == env.settings.job_batch_size
+        assert sum(batches) == COPIES + 1
