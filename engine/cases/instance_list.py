@@ -150,11 +150,15 @@ def counts_by_org(session: Session, stmt: Select[Any], now: datetime) -> list[Or
             func.count().filter(visible.c.status.in_(ACTIVE_STATUSES)),
         ).group_by(visible.c.started_org)
     )
+    overdue = exists().where(
+        HumanTask.instance_id == visible.c.id,
+        HumanTask.status == TaskStatus.OPEN,
+        HumanTask.due_at < now,
+    )
     late: dict[str | None, int] = dict(
         session.execute(
-            select(visible.c.started_org, func.count(func.distinct(visible.c.id)))
-            .join(HumanTask, HumanTask.instance_id == visible.c.id)
-            .where(HumanTask.status == TaskStatus.OPEN, HumanTask.due_at < now)
+            select(visible.c.started_org, func.count())
+            .where(overdue)
             .group_by(visible.c.started_org)
         ).all()
     )

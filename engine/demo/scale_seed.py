@@ -33,14 +33,19 @@ SELECT code, type, (row_number() OVER (PARTITION BY type ORDER BY code) - 1)::in
 FROM organization o
 WHERE active AND EXISTS (SELECT 1 FROM user_account u WHERE u.org_code = o.code AND u.active)
 """
+# Bases with more tasks than average are copied twice as often (realistic task counts).
 COPY_MAP = """
 CREATE TEMP TABLE scale_copy ON COMMIT DROP AS
+WITH base AS (
+  SELECT b.id, 1 + (count(h.id) > avg(count(h.id)) OVER ())::int AS weight
+  FROM process_instance b LEFT JOIN human_task h ON h.instance_id = b.id
+  GROUP BY b.id
+)
 SELECT b.id AS base_id, g.k, nextval(pg_get_serial_sequence('process_instance', 'id')) AS new_id,
        (g.k % 365) * interval '1 day' AS shift,
        ((g.k * 7 + b.id) % 80) * interval '1 hour' AS idle
-FROM (SELECT id FROM process_instance ORDER BY id LIMIT :bases) b
-CROSS JOIN generate_series(1, :copies) AS g(k)
-ORDER BY g.k, b.id
+FROM base b CROSS JOIN generate_series(1, :copies * b.weight) AS g(k)
+ORDER BY g.k::float / b.weight, b.id
 LIMIT :wanted
 """
 # The organization of the same type k places further on, or the code itself when unknown.
@@ -122,7 +127,7 @@ def bulk_copy(session: Session, *, wanted: int, now: datetime) -> int:
         return 0
     copies = -(-missing // bases)
     session.execute(text(ORG_RANK))
-    session.execute(text(COPY_MAP), {"bases": bases, "copies": copies, "wanted": missing})
+    session.execute(text(COPY_MAP), {"copies": copies, "wanted": missing})
     for statement in (INSTANCES, PARTIES, TASKS, RED_FLAGS, YELLOW_FLAGS, STALL_FLAGS):
         session.execute(text(statement), {"now": now})
     return missing

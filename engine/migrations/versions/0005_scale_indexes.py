@@ -15,12 +15,21 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ("human_task", "ix_human_task_inbox", ["status", "org_code", "role", "due_at", "id"]),
-    ("human_task", "ix_human_task_assigned", ["assignee_id", "status", "due_at", "id"]),
+    (
+        "human_task",
+        "ix_human_task_inbox",
+        ["status", "org_code", "role", "due_at", "id", "assignee_id", "warn_at"],
+    ),
+    ("human_task", "ix_human_task_assigned", ["assignee_id", "status", "due_at", "id", "warn_at"]),
     ("human_task", "ix_human_task_done", ["completed_by_id", "status", "completed_at", "id"]),
     ("human_task", "ix_human_task_warn", ["status", "warn_at"]),
     ("process_instance", "ix_process_instance_started", ["started_at", "id"]),
     ("process_instance", "ix_process_instance_progress", ["status", "last_progress_at"]),
+    (
+        "process_instance",
+        "ix_process_instance_org",
+        ["started_org", "status", "confidential", "id"],
+    ),
     ("notification", "ix_notification_list", ["user_id", "created_at", "id"]),
     ("flag", "ix_flag_ladder", ["cleared_at", "kind", "level", "raised_at"]),
 )
