@@ -181,7 +181,7 @@ def _limit(args: Mapping[str, str]) -> int:
     text = args.get("limit")
     if text is None:
         return paging.PAGE_SIZE
-    if not text.isdigit() or not 1 <= int(text) <= paging.MAX_PAGE_SIZE:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= paging.MAX_PAGE_SIZE:
         fields = {"limit": f"须为 1 至 {paging.MAX_PAGE_SIZE} 的整数"}
         raise ApiError(400, "invalid_request", "查询参数取值无效。", fields)
     return int(text)
