@@ -3,7 +3,7 @@
 The command lives in engine.commands.core; web.bench_pages hands this module in.
 
 Seeds with engine.demo.scale_seed, then times every scheduler job (a catch-up run, then
-steady-state runs an hour apart, each facing only what fell due meanwhile) and, through the
+steady-state runs 20 minutes apart, each facing only what fell due meanwhile) and, through the
 `page_timer` the web layer hands in, the pages people open most, server-side.
 """
 
@@ -43,6 +43,7 @@ from engine.people.accounts import issue_api_token
 from engine.settings import Settings
 
 STEADY_ROUNDS = 3
+STEADY_STEP = timedelta(minutes=20)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def _job_table(settings: Settings) -> dict[str, Callable[[sessionmaker[Session],
 def time_jobs(
     factory: sessionmaker[Session], settings: Settings, now: datetime
 ) -> tuple[list[Timing], list[Timing], dict[str, list[int]]]:
-    """Catch-up run at `now`, then STEADY_ROUNDS runs an hour apart; and what each handled."""
+    """Catch-up run at `now`, then STEADY_ROUNDS runs STEADY_STEP apart; and what each handled."""
     catch_up, steady, handled = [], [], {}
     for name, job in _job_table(settings).items():
         started = time.perf_counter()
@@ -176,7 +177,7 @@ def time_jobs(
         samples = []
         for hour in range(1, STEADY_ROUNDS + 1):
             started = time.perf_counter()
-            done.append(job(factory, now + timedelta(hours=hour)))
+            done.append(job(factory, now + hour * STEADY_STEP))
             samples.append(time.perf_counter() - started)
         steady.append(Timing(name, samples))
         handled[name] = done

@@ -23,6 +23,8 @@ from engine.monitoring.models import FINISHED
 from engine.monitoring.models import Flag
 from engine.monitoring.models import FlagKind
 from engine.monitoring.models import Level
+from engine.paging import Cursor
+from engine.paging import after_ascending
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -117,21 +119,37 @@ def _flag_batch(session: Session, task_ids: list[int], kind: FlagKind, now: date
     return raised
 
 
+def _moment(kind: FlagKind) -> Any:
+    """The column a kind is due by; candidates are read in (that column, id) order."""
+    return HumanTask.due_at if kind == FlagKind.RED else HumanTask.warn_at
+
+
+def _candidate_batch(
+    session: Session, kind: FlagKind, now: datetime, after: Cursor | None, size: int
+) -> list[Any]:
+    column = _moment(kind)
+    query = _candidates(kind, now).add_columns(column)
+    if after is not None:
+        query = query.where(after_ascending(column, HumanTask.id, after))
+    return list(session.execute(query.order_by(column, HumanTask.id).limit(size)))
+
+
 def update_deadline_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
     """Raise yellow flags on tasks past warn_at and red ones on tasks past due_at.
 
-    Reads only the tasks due for a flag, a batch at a time (keyset on the task id); each flag
-    is raised in its own savepoint. Returns how many flags were raised.
+    Reads only the tasks due for a flag, a batch at a time, walking the (status, due_at) and
+    (status, warn_at) indexes from the oldest; each flag is raised in its own savepoint.
+    Returns how many flags were raised.
     """
     raised = 0
+    size = settings.job_batch_size
     for kind in (FlagKind.RED, FlagKind.YELLOW):
-        after = 0
+        after: Cursor | None = None
         while True:
             with factory.begin() as session:
-                query = _candidates(kind, now).where(HumanTask.id > after).order_by(HumanTask.id)
-                ids = list(session.scalars(query.limit(settings.job_batch_size)))
-                raised += _flag_batch(session, ids, kind, now)
-            if len(ids) < settings.job_batch_size:
+                rows = _candidate_batch(session, kind, now, after, size)
+                raised += _flag_batch(session, [row.id for row in rows], kind, now)
+            if len(rows) < size:
                 break
-            after = ids[-1]
+            after = Cursor(rows[-1][1], rows[-1].id)
     return raised

@@ -224,14 +224,28 @@ def _due_clause(session: Session, now: datetime, settings: Settings) -> ColumnEl
     default_terms = [
         and_(ProcessInstance.definition_id == d, _idle(h, now)) for d, h in t.default.items()
     ]
-    return or_(
-        exists().where(task_open, _past_threshold(HumanTask.bpmn_id, t, now, with_default=True)),
-        exists().where(
-            message, _past_threshold(MessageSubscription.bpmn_id, t, now, with_default=True)
+    lowest = min(
+        [*t.default.values(), *(h for by_hours in t.explicit.values() for h in by_hours)],
+        default=0.0,
+    )
+    # The index range on (status, last_progress_at) first; t.unreadable needs no threshold.
+    if t.unreadable:
+        lowest = 0.0
+    return and_(
+        _idle(lowest, now),
+        or_(
+            exists().where(
+                task_open, _past_threshold(HumanTask.bpmn_id, t, now, with_default=True)
+            ),
+            exists().where(
+                message, _past_threshold(MessageSubscription.bpmn_id, t, now, with_default=True)
+            ),
+            exists().where(
+                timer, _past_threshold(TimerProjection.bpmn_id, t, now, with_default=False)
+            ),
+            and_(waiting_on_nothing, or_(false(), *default_terms)),
+            ProcessInstance.definition_id.in_(t.unreadable),
         ),
-        exists().where(timer, _past_threshold(TimerProjection.bpmn_id, t, now, with_default=False)),
-        and_(waiting_on_nothing, or_(false(), *default_terms)),
-        ProcessInstance.definition_id.in_(t.unreadable),
     )
 
 
