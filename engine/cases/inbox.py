@@ -96,7 +96,9 @@ def _filter_clauses(f: TaskFilters, now: datetime) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _segments(where: list[ColumnElement[bool]], cursor: Cursor | None, size: int) -> list[Any]:
+def _segments(
+    where: list[ColumnElement[bool]], cursor: Cursor | None, size: int, *, undated: bool = True
+) -> list[Any]:
     """The rows with a due moment in (due_at, id) order, then those without one, by id.
 
     Two queries instead of one ordered by `due_at NULLS LAST`: each walks an index in order
@@ -107,6 +109,8 @@ def _segments(where: list[ColumnElement[bool]], cursor: Cursor | None, size: int
     if cursor is None or cursor.at is not None:
         after = [after_ascending(due, ident, cursor)] if cursor else [due.is_not(None)]
         found.append(select(HumanTask).where(*where, *after).order_by(due, ident).limit(size + 1))
+    if not undated:
+        return found
     found.append(
         select(HumanTask)
         .where(*where, null_after(due, ident, cursor))
@@ -125,12 +129,17 @@ def _sort_key(task: HumanTask) -> tuple[bool, datetime, int]:
 
 
 def _page(
-    session: Session, branches: list[list[ColumnElement[bool]]], after: str | None, size: int
+    session: Session,
+    branches: list[list[ColumnElement[bool]]],
+    after: str | None,
+    size: int,
+    *,
+    undated: bool = True,
 ) -> Page[HumanTask]:
     cursor = decode(after)
     rows: list[HumanTask] = []
     for where in branches:
-        for query in _segments(where, cursor, size):
+        for query in _segments(where, cursor, size, undated=undated):
             rows.extend(session.scalars(query))
     rows.sort(key=_sort_key)
     return page_of(rows[: size + 1], size, _task_cursor)
@@ -163,7 +172,11 @@ def open_task_page(
         InvalidCursor: `after` is not a cursor of this list.
     """
     extra = _filter_clauses(filters, now)
-    return _page(session, [[*b, *extra] for b in _branches(user)], after, size)
+    # due_at and warn_at are set together (engine.execution.projections): a task without a
+    # due moment is green and in no due window, so those filters skip the undated rows.
+    undated = filters.due not in DUE_WINDOWS and filters.light not in ("red", "yellow")
+    branches = [[*b, *extra] for b in _branches(user)]
+    return _page(session, branches, after, size, undated=undated)
 
 
 def list_open_tasks(

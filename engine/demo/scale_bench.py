@@ -175,9 +175,9 @@ def time_jobs(
         done = [job(factory, now)]
         catch_up.append(Timing(name, [time.perf_counter() - started]))
         samples = []
-        for hour in range(1, STEADY_ROUNDS + 1):
+        for step in range(1, STEADY_ROUNDS + 1):
             started = time.perf_counter()
-            done.append(job(factory, now + hour * STEADY_STEP))
+            done.append(job(factory, now + step * STEADY_STEP))
             samples.append(time.perf_counter() - started)
         steady.append(Timing(name, samples))
         handled[name] = done
