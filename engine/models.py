@@ -190,6 +190,12 @@ class ProcessInstance(Base):
     """One running case: SpiffWorkflow state (instance only) plus columns pages filter on."""
 
     __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_process_instance_started", "started_at", "id"),
+        Index("ix_process_instance_progress", "status", "last_progress_at"),
+        # Counts by organization (监督) read this index alone.
+        Index("ix_process_instance_org", "started_org", "status", "confidential", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -252,6 +258,21 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_route", "status", "org_code", "role"),
         Index("ix_human_task_due", "status", "due_at"),
+        # Keyset pages of the inbox, the team list and the done list walk these in order; the
+        # trailing columns let the inbox count its lights from the index alone.
+        Index(
+            "ix_human_task_inbox",
+            "status",
+            "org_code",
+            "role",
+            "due_at",
+            "id",
+            "assignee_id",
+            "warn_at",
+        ),
+        Index("ix_human_task_assigned", "assignee_id", "status", "due_at", "id", "warn_at"),
+        Index("ix_human_task_done", "completed_by_id", "status", "completed_at", "id"),
+        Index("ix_human_task_warn", "status", "warn_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

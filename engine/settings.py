@@ -37,6 +37,8 @@ class Settings:
     timer_poll_seconds: int = 5
     flag_poll_seconds: int = 60
     default_stall_hours: int = 72
+    # Scheduler jobs read and handle their candidates this many at a time (never all at once).
+    job_batch_size: int = 500
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "xietong@localhost"
@@ -97,6 +99,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         timer_poll_seconds=int(env.get("XIETONG_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
         flag_poll_seconds=int(env.get("XIETONG_FLAG_POLL_SECONDS", base.flag_poll_seconds)),
         default_stall_hours=int(env.get("XIETONG_STALL_HOURS", base.default_stall_hours)),
+        job_batch_size=int(env.get("XIETONG_JOB_BATCH_SIZE", base.job_batch_size)),
         smtp_host=env.get("XIETONG_SMTP_HOST") or None,
         smtp_port=int(env.get("XIETONG_SMTP_PORT", base.smtp_port)),
         smtp_sender=env.get("XIETONG_SMTP_SENDER", base.smtp_sender),

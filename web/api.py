@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from datetime import UTC
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint
 from flask import current_app
@@ -22,10 +24,14 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
+from engine import paging
 from engine import untrusted
 from engine.cases import inbox
+from engine.cases import instance_list
 from engine.cases import instances
 from engine.cases import messages
+from engine.cases.instance_list import INSTANCE_LIGHTS
+from engine.cases.instance_list import InstanceFilters
 from engine.errors import AmbiguousMessage
 from engine.errors import EngineError
 from engine.errors import NotFound
@@ -193,6 +199,42 @@ def _field(body: Mapping[str, Any], key: str, kind: type, *, required: bool = Tr
     return value
 
 
+def _query_args(*names: str) -> dict[str, str]:
+    """The non-empty query arguments among `names` (a NUL character is refused)."""
+    found = {name: request.args[name] for name in names if request.args.get(name)}
+    bad = {name: "含有不允许的控制字符" for name, value in found.items() if "\x00" in value}
+    if bad:
+        raise ApiError(400, "invalid_request", "请求中含有不允许的控制字符（NUL）。", bad)
+    return found
+
+
+def _choice(args: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    value = args.get(name)
+    if value is not None and value not in allowed:
+        raise ApiError(400, "invalid_request", "查询参数取值无效。", {name: "取值无效"})
+    return value
+
+
+def _limit(args: Mapping[str, str]) -> int:
+    text = args.get("limit")
+    if text is None:
+        return paging.PAGE_SIZE
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= paging.MAX_PAGE_SIZE:
+        fields = {"limit": f"须为 1 至 {paging.MAX_PAGE_SIZE} 的整数"}
+        raise ApiError(400, "invalid_request", "查询参数取值无效。", fields)
+    return int(text)
+
+
+def _paged(items: list[dict[str, Any]], next_after: str | None) -> ResponseReturnValue:
+    """A JSON array of one page; the next page's URL is in the `Link` header (rel="next")."""
+    response = jsonify(items)
+    if next_after is not None:
+        args = {**request.args.to_dict(), "after": next_after}
+        response.headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
+        response.headers["X-Next-After"] = next_after
+    return response
+
+
 def _checked_id(value: int) -> int:
     if value > MAX_ID:
         raise ApiError(404, "not_found", HTTP_MESSAGES[404])
@@ -226,6 +268,20 @@ def task_json(task: HumanTask) -> dict[str, Any]:
         "state": str(task.status),
         "due_at": _iso(task.due_at),
         "deadline_warnings": list((task.deadline or {}).get("warnings") or []),
+    }
+
+
+def instance_summary_json(instance: ProcessInstance) -> dict[str, Any]:
+    """An instance as lists show it: no data, no tasks."""
+    return {
+        "id": instance.id,
+        "process_id": instance.process_id,
+        "title": instance.title,
+        "status": str(instance.status),
+        "started_org": instance.started_org,
+        "township": instance.township_code,
+        "started_at": _iso(instance.started_at),
+        "completed_at": _iso(instance.completed_at),
     }
 
 
@@ -364,7 +420,33 @@ def get_instance(instance_id: int) -> ResponseReturnValue:
 @bp.get("/tasks")
 def list_tasks() -> ResponseReturnValue:
     session, user = get_session(), _user()
-    return jsonify([task_json(t) for t in inbox.list_open_tasks(session, user)])
+    args = _query_args("after", "limit", "process", "light", "due")
+    filters = inbox.TaskFilters(
+        process_id=args.get("process"),
+        due=_choice(args, "due", inbox.DUE_WINDOWS),
+        light=_choice(args, "light", inbox.LIGHTS),
+    )
+    page = inbox.open_task_page(
+        session, user, filters, now=datetime.now(UTC), after=args.get("after"), size=_limit(args)
+    )
+    return _paged([task_json(t) for t in page.items], page.next_after)
+
+
+@bp.get("/instances")
+def list_instances() -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    args = _query_args("after", "limit", "process", "status", "org", "township", "light")
+    filters = InstanceFilters(
+        process_id=args.get("process"),
+        org_code=args.get("org"),
+        township_code=args.get("township"),
+        status=_choice(args, "status", tuple(InstanceStatus)),
+        light=_choice(args, "light", INSTANCE_LIGHTS),
+    )
+    now = datetime.now(UTC)
+    stmt = instance_list.filtered(access.visible_instances(session, user), filters, now)
+    page = instance_list.instance_page(session, stmt, after=args.get("after"), size=_limit(args))
+    return _paged([instance_summary_json(i) for i in page.items], page.next_after)
 
 
 @bp.post("/tasks/<int:task_id>/complete")

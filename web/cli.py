@@ -6,12 +6,15 @@ import sys
 from collections.abc import Sequence
 
 from engine import cli
+from web import bench_pages
 from web import serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    return cli.main(argv, extra_modules=(serve,))
+    return cli.main(
+        argv, extra_modules=(serve,), services={"scale_bench": bench_pages.run_scale_bench}
+    )
 
 
 if __name__ == "__main__":

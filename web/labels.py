@@ -103,6 +103,7 @@ ERROR_LABELS: Mapping[str, str] = {
     "invalid_credentials": "用户名或密码错误。",
     "account_locked": "登录失败次数过多，账号已暂时锁定，请15分钟后再试。",
     "csrf_failed": "页面已过期，请刷新后重新提交。",
+    "invalid_cursor": "分页参数无效，请从第一页重新浏览。",
 }
 
 GENERIC_ERROR = "操作未能完成，请联系系统管理员。"

@@ -21,11 +21,13 @@ from engine.models import User
 from engine.monitoring import notifications
 from engine.monitoring.models import Flag
 from web.auth import current_user
+from web.paging import after_arg
+from web.paging import first_url
+from web.paging import next_url
 from web.session import get_session
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
-LIST_LIMIT = 100
 ALL_READ = "已将 {count} 条通知标为已读。"
 
 
@@ -51,14 +53,18 @@ def unread_context() -> dict[str, int | None]:
 @bp.get("/")
 def index() -> str:
     db, user = get_session(), _signed_in()
-    rows = notifications.list_notifications(db, user, limit=LIST_LIMIT)
-    flag_ids = {row.flag_id for row in rows if row.flag_id is not None}
+    page = notifications.notification_page(db, user, after=after_arg())
+    flag_ids = {row.flag_id for row in page.items if row.flag_id is not None}
     query = select(Flag.id, Flag.instance_id).where(Flag.id.in_(flag_ids))
     instances = {flag_id: instance_id for flag_id, instance_id in db.execute(query)}
     return render_template(
         "notifications/index.html",
-        notifications=rows,
-        instance_of={row.id: instances.get(row.flag_id) for row in rows if row.flag_id is not None},
+        notifications=page.items,
+        instance_of={
+            row.id: instances.get(row.flag_id) for row in page.items if row.flag_id is not None
+        },
+        next_href=next_url(page.next_after),
+        first_href=first_url(),
     )
 
 
@@ -77,11 +83,7 @@ def mark_read(notification_id: int) -> Response:
 @bp.post("/read-all")
 def mark_all_read() -> Response:
     db, user = get_session(), _signed_in()
-    unread = [
-        n for n in notifications.list_notifications(db, user, limit=LIST_LIMIT) if n.read_at is None
-    ]
-    for notification in unread:
-        notifications.mark_read(db, user, notification.id)
+    count = notifications.mark_all_read(db, user)
     db.commit()
-    flash(ALL_READ.format(count=len(unread)), "success")
+    flash(ALL_READ.format(count=count), "success")
     return redirect(url_for("notifications.index"))

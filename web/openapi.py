@@ -191,6 +191,23 @@ SCHEMAS: dict[str, Any] = {
             },
         ],
     },
+    "InstanceSummary": {
+        "type": "object",
+        "required": ["id", "process_id", "title", "status", "started_at"],
+        "properties": {
+            "id": ID,
+            "process_id": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": ["running", "waiting", "completed", "error", "cancelled"],
+            },
+            "started_org": {"type": ["string", "null"]},
+            "township": {"type": ["string", "null"]},
+            "started_at": TIMESTAMP,
+            "completed_at": TIMESTAMP,
+        },
+    },
     "StartInstance": {
         **ANY_OTHER_MEMBERS,
         "type": "object",
@@ -258,6 +275,40 @@ SCHEMAS: dict[str, Any] = {
 
 JSON_BODY_ERRORS = ("400", "404", "422")
 
+LIGHTS = ["green", "yellow", "red"]
+STATUSES = ["running", "waiting", "completed", "error", "cancelled"]
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+PAGE_PARAMETERS = [
+    _query(
+        "after", {"type": "string"}, "上一页响应 Link 头（rel=next）或 X-Next-After 头给出的游标"
+    ),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "每页条数，默认 50"),
+]
+NEXT_PAGE_HEADERS = {
+    "Link": {"description": '下一页的地址，rel="next"；最后一页没有', "schema": {"type": "string"}},
+    "X-Next-After": {"description": "下一页的游标；最后一页没有", "schema": {"type": "string"}},
+}
+
+
+def _page_of(schema: str, description: str) -> dict[str, Any]:
+    return {
+        "description": f"{description}（每页一部分，见 Link 头）",
+        "headers": NEXT_PAGE_HEADERS,
+        "content": _json({"type": "array", "items": _ref(schema)}),
+    }
+
+
 PATHS: dict[str, Any] = {
     "/processes": {
         "get": {
@@ -314,6 +365,22 @@ PATHS: dict[str, Any] = {
         },
     },
     "/instances": {
+        "get": {
+            "operationId": "listInstances",
+            "summary": "调用者可见的流程实例，最新发起的在前",
+            "parameters": [
+                *PAGE_PARAMETERS,
+                _query("process", {"type": "string"}, "流程标识"),
+                _query("status", {"type": "string", "enum": STATUSES}, "实例状态"),
+                _query("org", {"type": "string"}, "发起或参与单位代码"),
+                _query("township", {"type": "string"}, "乡镇代码"),
+                _query("light", {"type": "string", "enum": LIGHTS}, "待办中最差的提醒灯"),
+            ],
+            "responses": {
+                "200": _page_of("InstanceSummary", "流程实例"),
+                **_errors("400"),
+            },
+        },
         "post": {
             "operationId": "startInstance",
             "summary": "发起流程",
@@ -322,7 +389,7 @@ PATHS: dict[str, Any] = {
                 "201": {"description": "已发起", "content": _json(_ref("Instance"))},
                 **_errors("403", *JSON_BODY_ERRORS),
             },
-        }
+        },
     },
     "/instances/{instance_id}": {
         "get": {
@@ -338,13 +405,16 @@ PATHS: dict[str, Any] = {
     "/tasks": {
         "get": {
             "operationId": "listOpenTasks",
-            "summary": "调用者的待办",
+            "summary": "调用者的待办，期限最近的在前",
+            "parameters": [
+                *PAGE_PARAMETERS,
+                _query("process", {"type": "string"}, "流程标识"),
+                _query("light", {"type": "string", "enum": LIGHTS}, "提醒灯"),
+                _query("due", {"type": "string", "enum": ["overdue", "today", "week"]}, "期限"),
+            ],
             "responses": {
-                "200": {
-                    "description": "待办任务",
-                    "content": _json({"type": "array", "items": _ref("Task")}),
-                },
-                **_errors(),
+                "200": _page_of("Task", "待办任务"),
+                **_errors("400"),
             },
         }
     },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -10,124 +9,44 @@ from typing import Any
 from flask import Blueprint
 from flask import render_template
 from flask import request
-from sqlalchemy import ColumnElement
-from sqlalchemy import Select
-from sqlalchemy import case
-from sqlalchemy import exists
-from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases import instance_list
+from engine.cases.instance_list import INSTANCE_LIGHTS
+from engine.cases.instance_list import InstanceFilters
 from engine.execution import processes
 from engine.models import HumanTask
-from engine.models import InstanceParty
 from engine.models import InstanceStatus
 from engine.models import OrgType
-from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.monitoring import job_runs
 from engine.monitoring.models import Flag
-from engine.monitoring.models import FlagKind
 from engine.people import access
 from engine.people import accounts
 from web.auth import login_required
+from web.paging import after_arg
+from web.paging import first_url
+from web.paging import next_url
 from web.session import get_session
 from web.task_display import signed_in_user
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
-PAGE_LIMIT = 200
-ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
 
-
-@dataclass(frozen=True)
-class SupervisionFilters:
-    """The filters of the 监督 page, from the query string (unknown values are dropped)."""
-
-    process_id: str | None = None
-    org_code: str | None = None
-    township_code: str | None = None
-    status: str | None = None
-    overdue: bool = False
-    stalled: bool = False
-
-    @classmethod
-    def from_args(cls, args: Any) -> SupervisionFilters:
-        status = args.get("status") or None
-        return cls(
-            process_id=args.get("process") or None,
-            org_code=args.get("org") or None,
-            township_code=args.get("township") or None,
-            status=status if status in set(InstanceStatus) else None,
-            overdue=args.get("overdue") == "1",
-            stalled=args.get("stalled") == "1",
-        )
-
-
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """Instances with an open task past its due moment."""
-    return exists().where(
-        HumanTask.instance_id == ProcessInstance.id,
-        HumanTask.status == TaskStatus.OPEN,
-        HumanTask.due_at < now,
+def instance_filters(args: Any) -> InstanceFilters:
+    """The filters of an instance list from a query string (unknown values are dropped)."""
+    status = args.get("status") or None
+    light = args.get("light") or None
+    return InstanceFilters(
+        process_id=args.get("process") or None,
+        org_code=args.get("org") or None,
+        township_code=args.get("township") or None,
+        status=status if status in set(InstanceStatus) else None,
+        light=light if light in INSTANCE_LIGHTS else None,
+        overdue=args.get("overdue") == "1",
+        stalled=args.get("stalled") == "1",
     )
-
-
-def stalled_clause() -> ColumnElement[bool]:
-    """Instances with an open stalled flag (raised by engine.monitoring.flags' stall job)."""
-    return exists().where(
-        Flag.instance_id == ProcessInstance.id,
-        Flag.kind == FlagKind.STALLED,
-        Flag.cleared_at.is_(None),
-    )
-
-
-def _org_clause(org_code: str) -> ColumnElement[bool]:
-    party = exists().where(
-        InstanceParty.instance_id == ProcessInstance.id, InstanceParty.org_code == org_code
-    )
-    return or_(ProcessInstance.started_org == org_code, party)
-
-
-def filtered(base: Select[Any], f: SupervisionFilters, now: datetime) -> Select[Any]:
-    """The visible instances narrowed by the page's filters."""
-    conditions: list[ColumnElement[bool]] = []
-    if f.process_id:
-        conditions.append(ProcessInstance.process_id == f.process_id)
-    if f.org_code:
-        conditions.append(_org_clause(f.org_code))
-    if f.township_code:
-        conditions.append(ProcessInstance.township_code == f.township_code)
-    if f.status:
-        conditions.append(ProcessInstance.status == f.status)
-    if f.overdue:
-        conditions.append(overdue_clause(now))
-    if f.stalled:
-        conditions.append(stalled_clause())
-    return base.where(*conditions)
-
-
-@dataclass(frozen=True)
-class OrgCount:
-    org_code: str | None
-    total: int
-    active: int
-    overdue: int
-
-
-def counts_by_org(session: Session, stmt: Select[Any], now: datetime) -> list[OrgCount]:
-    """Per starting organization: how many instances, how many active, how many overdue."""
-    ids = stmt.with_only_columns(ProcessInstance.id).subquery()
-    active = case((ProcessInstance.status.in_(ACTIVE_STATUSES), 1), else_=0)
-    late = case((overdue_clause(now), 1), else_=0)
-    rows = session.execute(
-        select(ProcessInstance.started_org, func.count(), func.sum(active), func.sum(late))
-        .where(ProcessInstance.id.in_(select(ids.c.id)))
-        .group_by(ProcessInstance.started_org)
-        .order_by(func.count().desc(), ProcessInstance.started_org)
-    )
-    return [OrgCount(org, total, int(act or 0), int(over or 0)) for org, total, act, over in rows]
 
 
 def _overdue_ids(session: Session, ids: list[int], now: datetime) -> set[int]:
@@ -158,28 +77,28 @@ def _open_flags(session: Session, ids: list[int]) -> dict[int, list[Flag]]:
 def index() -> str:
     session, user = get_session(), signed_in_user()
     now = datetime.now(UTC)
-    f = SupervisionFilters.from_args(request.args)
-    stmt = filtered(access.visible_instances(session, user), f, now)
-    listed = list(
-        session.scalars(stmt.order_by(ProcessInstance.started_at.desc()).limit(PAGE_LIMIT))
-    )
-    total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+    f = instance_filters(request.args)
+    stmt = instance_list.filtered(access.visible_instances(session, user), f, now)
+    page = instance_list.instance_page(session, stmt, after=after_arg())
+    counts = instance_list.counts_by_org(session, stmt, now)
     orgs = accounts.list_orgs(session)
     definitions = processes.list_processes(session)
+    ids = [i.id for i in page.items]
     return render_template(
         "supervision/index.html",
         filters=f,
-        instances=listed,
-        total=total,
-        limit=PAGE_LIMIT,
-        overdue_ids=_overdue_ids(session, [i.id for i in listed], now),
-        counts=counts_by_org(session, stmt, now),
+        instances=page.items,
+        total=sum(c.total for c in counts),
+        next_href=next_url(page.next_after),
+        first_href=first_url(),
+        overdue_ids=_overdue_ids(session, ids, now),
+        counts=counts,
         org_names={o.code: o.name for o in orgs},
         organizations=orgs,
         townships=[o for o in orgs if o.type == OrgType.TOWNSHIP],
         processes=definitions,
         process_titles={d.process_id: d.manifest.get("title") or d.name for d in definitions},
         statuses=list(InstanceStatus),
-        flags=_open_flags(session, [i.id for i in listed]),
+        flags=_open_flags(session, ids),
         timer_health=job_runs.timer_job_health(session, now=now),
     )

@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import defer
 
 from engine.cases import inbox
 from engine.models import HumanTask
@@ -43,7 +44,10 @@ def _by_id(session: Session, model: Any, ids: Iterable[Any]) -> dict[Any, Any]:
     if not wanted:
         return {}
     key = model.code if model is Organization else model.id
-    rows = session.scalars(select(model).where(key.in_(wanted)))
+    query = select(model).where(key.in_(wanted))
+    if model is ProcessInstance:
+        query = query.options(defer(ProcessInstance.state_json))
+    rows = session.scalars(query)
     return {(r.code if model is Organization else r.id): r for r in rows}
 
 

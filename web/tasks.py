@@ -15,7 +15,6 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -29,7 +28,6 @@ from engine.errors import NotAllowed
 from engine.errors import NotFound
 from engine.execution import processes
 from engine.models import HumanTask
-from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
 from engine.people import access
@@ -47,6 +45,9 @@ from web.forms_render import place_errors
 from web.labels import LIGHT_LABELS
 from web.labels import REFERRAL_STAGE_LABELS
 from web.labels import error_label
+from web.paging import after_arg
+from web.paging import first_url
+from web.paging import next_url
 from web.session import get_session
 from web.task_display import context_items
 from web.task_display import iso_localtime
@@ -85,46 +86,40 @@ class InboxFilters:
 def inbox() -> str:
     session, user = get_session(), signed_in_user()
     filters = InboxFilters.from_args(request.args)
-    tasks = task_inbox.list_open_tasks(
-        session, user, process_id=filters.process_id, due=filters.due, status=filters.status
-    )
     now = datetime.now(UTC)
+    wanted = task_inbox.TaskFilters(filters.process_id, filters.due, filters.status)
+    page = task_inbox.open_task_page(session, user, wanted, now=now, after=after_arg())
+    team = task_inbox.team_task_page(session, user, now=now, after=after_arg("team_after"))
     return render_template(
         "tasks/inbox.html",
-        rows=task_rows(session, tasks, now=now),
-        team_rows=task_rows(session, _team_tasks(session, user), now=now),
+        rows=task_rows(session, page.items, now=now),
+        counts=task_inbox.count_open_tasks(session, user, wanted, now=now),
+        next_href=next_url(page.next_after),
+        first_href=first_url(),
+        team_rows=task_rows(session, team.items, now=now),
+        team_next_href=next_url(team.next_after, "team_after"),
         filters=filters,
         processes=processes.list_processes(session),
         status_filters=LIGHT_LABELS,
     )
 
 
-def _team_tasks(session: Session, user: User) -> list[HumanTask]:
-    """For a head: the open officer tasks of their organization, which they may act on."""
-    if user.role != Role.HEAD:
-        return []
-    stmt = (
-        select(HumanTask)
-        .where(
-            HumanTask.status == TaskStatus.OPEN,
-            HumanTask.org_code == user.org_code,
-            HumanTask.role == Role.OFFICER,
-        )
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-    )
-    return [t for t in session.scalars(stmt) if access.can_act_on_behalf(user, t)]
-
-
 @bp.get("/done")
 @login_required
 def done() -> str:
     session, user = get_session(), signed_in_user()
-    tasks = task_inbox.list_done_tasks(session, user)
+    page = task_inbox.done_task_page(session, user, after=after_arg())
     return render_template(
         "tasks/done.html",
-        rows=task_rows(session, tasks, now=None),
+        rows=task_rows(session, page.items, now=None),
         reported=referrals.list_reported_referrals(session, user),
         stage_labels=REFERRAL_STAGE_LABELS,
+        process_titles={
+            d.process_id: d.manifest.get("title") or d.name
+            for d in processes.list_processes(session)
+        },
+        next_href=next_url(page.next_after),
+        first_href=first_url(),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import defer
 
 from engine.errors import NotFound
 from engine.errors import Problem
@@ -36,6 +37,7 @@ def list_processes(session: Session) -> list[ProcessDefinition]:
                 & (latest.c.v == ProcessDefinition.version),
             )
             .order_by(ProcessDefinition.process_id)
+            .options(defer(ProcessDefinition.files))  # the BPMN texts load only when read
         )
     )
 

@@ -24,6 +24,8 @@ from engine.monitoring.models import FINISHED
 from engine.monitoring.models import Flag
 from engine.monitoring.models import FlagKind
 from engine.monitoring.models import Level
+from engine.paging import Cursor
+from engine.paging import after_ascending
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -58,28 +60,28 @@ def deadline_reason(task: HumanTask, kind: FlagKind) -> str:
     return DETAIL_SEPARATOR.join(parts)
 
 
-def _deadline_candidates(session: Session, now: datetime) -> list[tuple[int, FlagKind]]:
+def _candidates(kind: FlagKind, now: datetime) -> Any:
+    """Open tasks of unfinished instances that reached `kind` and have no such flag yet."""
+
     # A flag counts for the task's current moment only: when a recomputed deadline moves
     # due_at or warn_at, the old flag is cleared and the new moment gets a flag of its own.
-    def flagged(kind: FlagKind, moment: Any) -> Any:
-        return exists().where(Flag.task_id == HumanTask.id, Flag.kind == kind, Flag.since == moment)
+    def flagged(flag_kind: FlagKind, moment: Any) -> Any:
+        return exists().where(
+            Flag.task_id == HumanTask.id, Flag.kind == flag_kind, Flag.since == moment
+        )
 
     base = (
         select(HumanTask.id)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .where(HumanTask.status == TaskStatus.OPEN, ProcessInstance.status.not_in(FINISHED))
     )
-    red = base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED, HumanTask.due_at))
-    yellow = base.where(
+    if kind == FlagKind.RED:
+        return base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED, HumanTask.due_at))
+    return base.where(
         HumanTask.warn_at <= now,
         or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now),
         ~flagged(FlagKind.YELLOW, HumanTask.warn_at),
     )
-    found = [(task_id, FlagKind.RED) for task_id in session.scalars(red.order_by(HumanTask.id))]
-    found += [
-        (task_id, FlagKind.YELLOW) for task_id in session.scalars(yellow.order_by(HumanTask.id))
-    ]
-    return found
 
 
 def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: datetime) -> bool:
@@ -112,18 +114,48 @@ def _raise_deadline_flag(session: Session, task_id: int, kind: FlagKind, now: da
     return True
 
 
-def update_deadline_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
-    """Raise yellow flags on tasks past warn_at and red ones on tasks past due_at.
-
-    Returns how many flags were raised.
-    """
-    with factory.begin() as session:
-        candidates = _deadline_candidates(session, now)
+def _flag_batch(session: Session, task_ids: list[int], kind: FlagKind, now: datetime) -> int:
     raised = 0
-    for task_id, kind in candidates:
+    for task_id in task_ids:
         try:
-            with factory.begin() as session:
+            with session.begin_nested():
                 raised += _raise_deadline_flag(session, task_id, kind, now)
         except Exception:
             logger.exception("raising a %s flag failed for task %s", kind, task_id)
+    return raised
+
+
+def _moment(kind: FlagKind) -> Any:
+    """The column a kind is due by; candidates are read in (that column, id) order."""
+    return HumanTask.due_at if kind == FlagKind.RED else HumanTask.warn_at
+
+
+def _candidate_batch(
+    session: Session, kind: FlagKind, now: datetime, after: Cursor | None, size: int
+) -> list[Any]:
+    column = _moment(kind)
+    query = _candidates(kind, now).add_columns(column)
+    if after is not None:
+        query = query.where(after_ascending(column, HumanTask.id, after))
+    return list(session.execute(query.order_by(column, HumanTask.id).limit(size)))
+
+
+def update_deadline_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
+    """Raise yellow flags on tasks past warn_at and red ones on tasks past due_at.
+
+    Reads only the tasks due for a flag, a batch at a time, walking the (status, due_at) and
+    (status, warn_at) indexes from the oldest; each flag is raised in its own savepoint.
+    Returns how many flags were raised.
+    """
+    raised = 0
+    size = settings.job_batch_size
+    for kind in (FlagKind.RED, FlagKind.YELLOW):
+        after: Cursor | None = None
+        while True:
+            with factory.begin() as session:
+                rows = _candidate_batch(session, kind, now, after, size)
+                raised += _flag_batch(session, [row.id for row in rows], kind, now)
+            if len(rows) < size:
+                break
+            after = Cursor(rows[-1][1], rows[-1].id)
     return raised

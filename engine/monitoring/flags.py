@@ -38,9 +38,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import and_
 from sqlalchemy import exists
+from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -108,8 +111,9 @@ def clear_stale_deadline_flags(session: Session, now: datetime) -> int:
 def clear_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
     """Clear flags whose task closed, whose instance finished, or (stalls) that progressed.
 
-    Deadline flags also clear when a recomputed deadline no longer justifies them. Returns how
-    many flags were cleared.
+    Deadline flags also clear when a recomputed deadline no longer justifies them. Clears a
+    batch at a time: each UPDATE names at most one batch of flags, chosen by a subquery
+    rather than a list of ids. Returns how many flags were cleared.
     """
     still_open = Flag.cleared_at.is_(None)
     finished = exists().where(
@@ -120,18 +124,27 @@ def clear_flags(factory: sessionmaker[Session], now: datetime, settings: Setting
         ProcessInstance.id == Flag.instance_id, ProcessInstance.last_progress_at > Flag.since
     )
     deadline_kinds = (FlagKind.YELLOW, FlagKind.RED)
-    statements = (
-        update(Flag).where(still_open, Flag.kind.in_(deadline_kinds), or_(finished, task_closed)),
-        update(Flag).where(still_open, Flag.kind == FlagKind.STALLED, or_(finished, progressed)),
+    conditions = (
+        (still_open, Flag.kind.in_(deadline_kinds), or_(finished, task_closed)),
+        (still_open, Flag.kind == FlagKind.STALLED, or_(finished, progressed)),
+        # A recomputed deadline (calendar change) that no longer justifies the flag.
+        (still_open, _stale_deadline_flags(now)),
     )
     cleared = 0
-    with factory.begin() as session:
-        for statement in statements:
-            result = session.execute(
-                statement.values(cleared_at=now).execution_options(synchronize_session=False)
-            )
-            cleared += result.rowcount  # type: ignore[attr-defined]
-        cleared += clear_stale_deadline_flags(session, now)
+    for where in conditions:
+        while True:
+            batch = select(Flag.id).where(*where).limit(settings.job_batch_size).scalar_subquery()
+            with factory.begin() as session:
+                result = session.execute(
+                    update(Flag)
+                    .where(Flag.id.in_(batch))
+                    .values(cleared_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            count: int = result.rowcount  # type: ignore[attr-defined]
+            cleared += count
+            if count < settings.job_batch_size:
+                break
     return cleared
 
 
@@ -160,28 +173,55 @@ def _escalate_one(
     return sent
 
 
-def escalate(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
-    """Climb the ladder of every open flag whose next level is due; returns notifications sent."""
-    with factory.begin() as session:
-        calendar = load_calendar(session)
-        rows = session.execute(
-            select(Flag.id, Flag.kind, Flag.level, Flag.raised_at)
-            .where(Flag.cleared_at.is_(None))
-            .order_by(Flag.id)
-        ).all()
-    due = [
-        row.id
-        for row in rows
-        if level_due(FlagKind(row.kind), row.raised_at, now, calendar) > row.level
+def _ladder_candidates(now: datetime) -> Any:
+    """Open flags below the top of their ladder, raised at least a day before `now`.
+
+    A level is reached some working days after the raise, so never in under a day.
+    """
+    climbing = [
+        and_(
+            Flag.kind == kind,
+            Flag.level < len(days),
+            Flag.raised_at <= now - timedelta(days=days[0]),
+        )
+        for kind, days in escalation.ESCALATION_WORKING_DAYS.items()
+        if days
     ]
+    return select(Flag.id, Flag.kind, Flag.level, Flag.raised_at).where(
+        Flag.cleared_at.is_(None), or_(false(), *climbing)
+    )
+
+
+def _escalate_batch(
+    session: Session, rows: list[Any], now: datetime, calendar: WorkCalendar, settings: Settings
+) -> int:
     sent = 0
-    for flag_id in due:
+    for row in rows:
+        if level_due(FlagKind(row.kind), row.raised_at, now, calendar) <= row.level:
+            continue
         try:
-            with factory.begin() as session:
-                sent += _escalate_one(session, flag_id, now, calendar, settings)
+            with session.begin_nested():
+                sent += _escalate_one(session, row.id, now, calendar, settings)
         except Exception:
-            logger.exception("escalating flag %s failed", flag_id)
+            logger.exception("escalating flag %s failed", row.id)
     return sent
+
+
+def escalate(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
+    """Climb the ladder of every open flag whose next level is due; returns notifications sent.
+
+    Reads only flags that can still climb, a batch at a time (keyset on the flag id).
+    """
+    sent, after = 0, 0
+    while True:
+        with factory.begin() as session:
+            calendar = load_calendar(session)
+            query = _ladder_candidates(now).where(Flag.id > after).order_by(Flag.id)
+            rows = list(session.execute(query.limit(settings.job_batch_size)))
+            sent += _escalate_batch(session, rows, now, calendar, settings)
+        if len(rows) < settings.job_batch_size:
+            return sent
+        after = rows[-1].id
 
 
 # ---- queries for pages ----------------------------------------------------------------------

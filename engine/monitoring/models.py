@@ -41,7 +41,10 @@ class Flag(Base):
     """A yellow, red or stalled mark on an instance (and its task), open until cleared."""
 
     __tablename__ = "flag"
-    __table_args__ = (Index("ix_flag_open", "cleared_at", "kind"),)
+    __table_args__ = (
+        Index("ix_flag_open", "cleared_at", "kind"),
+        Index("ix_flag_ladder", "cleared_at", "kind", "level", "raised_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

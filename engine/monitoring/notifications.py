@@ -29,6 +29,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -43,6 +44,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import sessionmaker
 
+from engine import paging
 from engine.db import Base
 from engine.errors import NotFound
 from engine.models import User
@@ -63,6 +65,7 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "flag_id", "level"),
         UniqueConstraint("user_id", "topic"),
+        Index("ix_notification_list", "user_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,16 +161,40 @@ def unread_count(session: Session, user: User) -> int:
     )
 
 
-def list_notifications(session: Session, user: User, *, limit: int = 50) -> list[Notification]:
-    """The user's notifications, newest first (read ones included)."""
-    return list(
-        session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
+def notification_page(
+    session: Session, user: User, *, after: str | None = None, size: int = paging.PAGE_SIZE
+) -> paging.Page[Notification]:
+    """One page of the user's notifications, newest first (read ones included).
+
+    Raises:
+        InvalidCursor: `after` is not a cursor of this list.
+    """
+    cursor = paging.decode(after)
+    query = select(Notification).where(Notification.user_id == user.id)
+    if cursor is not None:
+        query = query.where(
+            paging.after_descending(Notification.created_at, Notification.id, cursor)
         )
+    order = (Notification.created_at.desc(), Notification.id.desc())
+    rows = list(session.scalars(query.order_by(*order).limit(size + 1)))
+    return paging.page_of(rows, size, lambda n: paging.Cursor(n.created_at, n.id))
+
+
+def list_notifications(session: Session, user: User, *, limit: int = 50) -> list[Notification]:
+    """The user's newest notifications (read ones included)."""
+    return notification_page(session, user, size=limit).items
+
+
+def mark_all_read(session: Session, user: User, *, now: datetime | None = None) -> int:
+    """Mark every unread notification of the user read in one UPDATE; returns how many."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now or datetime.now(UTC))
+        .execution_options(synchronize_session=False)
     )
+    count: int = result.rowcount  # type: ignore[attr-defined]
+    return count
 
 
 def mark_read(

@@ -5,20 +5,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
 from sqlalchemy import exists
+from sqlalchemy import false
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine.errors import NotFound
 from engine.execution import definitions
 from engine.models import HumanTask
+from engine.models import MessageSubscription
+from engine.models import ProcessDefinition
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
+from engine.models import TimerProjection
 from engine.monitoring import notifications
 from engine.monitoring.escalation import notify_new_flag
 from engine.monitoring.models import ACTIVE
@@ -147,7 +157,107 @@ def stall_reason(wait: Wait) -> str:
     return f"{wait.text}已超过 {_hours_text(wait.hours)} 小时未有进展"
 
 
-def _stall_candidates(session: Session) -> list[Any]:
+@dataclass
+class _Thresholds:
+    """Per definition: the explicit thresholds by hours, with their element ids, and the default."""
+
+    explicit: dict[int, dict[float, list[str]]] = field(default_factory=dict)
+    default: dict[int, float] = field(default_factory=dict)
+    unreadable: list[int] = field(default_factory=list)
+
+
+def _read_thresholds(session: Session, settings: Settings) -> _Thresholds:
+    found = _Thresholds()
+    refs = session.execute(
+        select(ProcessDefinition.id.label("definition_id"), ProcessDefinition.spec_hash)
+    ).all()
+    for ref in refs:
+        try:
+            spec = _Definition(
+                definitions.parsed_definition(session, ref).elements,
+                definitions.definition_info(session, ref).manifest,
+            )
+            named = set(spec.elements) | set(
+                (spec.manifest.get("stall") or {}).get("elements") or {}
+            )
+            explicit: dict[float, list[str]] = {}
+            for bpmn_id in sorted(named):
+                hours = explicit_stall_hours(bpmn_id, spec.properties(bpmn_id), spec.manifest)
+                if hours is not None:
+                    explicit.setdefault(hours, []).append(bpmn_id)
+            found.default[ref.definition_id] = stall_hours(None, {}, spec.manifest, settings)
+            found.explicit[ref.definition_id] = explicit
+        except (ValueError, NotFound):
+            logger.exception("stall thresholds of definition %s cannot be read", ref.definition_id)
+            found.unreadable.append(ref.definition_id)
+    return found
+
+
+def _idle(hours: float, now: datetime) -> ColumnElement[bool]:
+    return ProcessInstance.last_progress_at <= now - timedelta(hours=hours)
+
+
+def _past_threshold(
+    bpmn_id: Any, t: _Thresholds, now: datetime, *, with_default: bool
+) -> ColumnElement[bool]:
+    """The waiting element's threshold has passed: explicit ones, else (tasks) the default."""
+    terms = []
+    for definition_id, by_hours in t.explicit.items():
+        mine = ProcessInstance.definition_id == definition_id
+        terms += [and_(mine, bpmn_id.in_(ids), _idle(h, now)) for h, ids in by_hours.items()]
+        if with_default:
+            named = [i for ids in by_hours.values() for i in ids]
+            other = bpmn_id.not_in(named) if named else true()
+            terms.append(and_(mine, other, _idle(t.default[definition_id], now)))
+    return or_(false(), *terms)
+
+
+def _due_clause(session: Session, now: datetime, settings: Settings) -> ColumnElement[bool]:
+    """Instances past the threshold of at least one thing they wait on (see the module doc).
+
+    An instance is stalled once it is idle past its tightest wait, i.e. past any one of them;
+    so each kind of wait is one EXISTS over its projection table.
+    """
+    t = _read_thresholds(session, settings)
+    of_instance = HumanTask.instance_id == ProcessInstance.id
+    task_open = and_(of_instance, HumanTask.status == TaskStatus.OPEN)
+    message = MessageSubscription.instance_id == ProcessInstance.id
+    timer = TimerProjection.instance_id == ProcessInstance.id
+    waiting_on_nothing = and_(
+        ~exists().where(task_open), ~exists().where(message), ~exists().where(timer)
+    )
+    default_terms = [
+        and_(ProcessInstance.definition_id == d, _idle(h, now)) for d, h in t.default.items()
+    ]
+    lowest = min(
+        [*t.default.values(), *(h for by_hours in t.explicit.values() for h in by_hours)],
+        default=0.0,
+    )
+    # The index range on (status, last_progress_at) first; t.unreadable needs no threshold.
+    if t.unreadable:
+        lowest = 0.0
+    return and_(
+        _idle(lowest, now),
+        or_(
+            exists().where(
+                task_open, _past_threshold(HumanTask.bpmn_id, t, now, with_default=True)
+            ),
+            exists().where(
+                message, _past_threshold(MessageSubscription.bpmn_id, t, now, with_default=True)
+            ),
+            exists().where(
+                timer, _past_threshold(TimerProjection.bpmn_id, t, now, with_default=False)
+            ),
+            and_(waiting_on_nothing, or_(false(), *default_terms)),
+            ProcessInstance.definition_id.in_(t.unreadable),
+        ),
+    )
+
+
+def _stall_candidates(
+    session: Session, idle: ColumnElement[bool], *, after: int, limit: int
+) -> list[Any]:
+    """The next batch of active, unflagged instances idle long enough to be stalled, by id."""
     open_stall = exists().where(
         Flag.instance_id == ProcessInstance.id,
         Flag.kind == FlagKind.STALLED,
@@ -162,13 +272,17 @@ def _stall_candidates(session: Session) -> list[Any]:
                 ProcessInstance.last_progress_at,
                 ProcessInstance.waits,
             )
-            .where(ProcessInstance.status.in_(ACTIVE), ~open_stall)
+            .where(
+                ProcessInstance.status.in_(ACTIVE), idle, ~open_stall, ProcessInstance.id > after
+            )
             .order_by(ProcessInstance.id)
+            .limit(limit)
         )
     )
 
 
 def _open_tasks(session: Session, instance_ids: list[int]) -> dict[int, list[tuple[int, str, str]]]:
+    """Open tasks of one batch of instances (at most a batch of ids in the IN list)."""
     found: dict[int, list[tuple[int, str, str]]] = {}
     if not instance_ids:
         return found
@@ -209,32 +323,50 @@ def _raise_stall_flag(session: Session, row: Any, wait: Wait, now: datetime) -> 
     return bool(new_ids)
 
 
-def _check_stall(
-    factory: sessionmaker[Session],
-    row: Any,
-    tasks: list[tuple[int, str, str]],
-    now: datetime,
-    settings: Settings,
-) -> bool:
-    with factory.begin() as session:
-        waits = waits_of(session, row, tasks, settings)
-        if not waits:
-            return False
-        wait = min(waits, key=lambda w: w.hours)
-        if now < row.last_progress_at + timedelta(hours=wait.hours):
-            return False
-        return _raise_stall_flag(session, row, wait, now)
+def _due_wait(
+    session: Session, row: Any, tasks: list[tuple[int, str, str]], now: datetime, settings: Settings
+) -> Wait | None:
+    """The wait whose threshold the instance is past (the tightest), or None."""
+    waits = waits_of(session, row, tasks, settings)
+    if not waits:
+        return None
+    wait = min(waits, key=lambda w: w.hours)
+    return wait if now >= row.last_progress_at + timedelta(hours=wait.hours) else None
+
+
+def _flag_batch(session: Session, rows: list[Any], now: datetime, settings: Settings) -> int:
+    """Raise the flags one batch of candidates is due for, each in its own savepoint."""
+    tasks = _open_tasks(session, [row.id for row in rows])
+    due: list[tuple[Any, Wait]] = []
+    for row in rows:
+        try:
+            wait = _due_wait(session, row, tasks.get(row.id, []), now, settings)
+        except Exception:
+            logger.exception("checking instance %s for a stall failed", row.id)
+            continue
+        if wait is not None:
+            due.append((row, wait))
+    raised = 0
+    for row, wait in due:
+        try:
+            with session.begin_nested():
+                raised += _raise_stall_flag(session, row, wait, now)
+        except Exception:
+            logger.exception("raising a stalled flag failed for instance %s", row.id)
+    return raised
 
 
 def update_stall_flags(factory: sessionmaker[Session], now: datetime, settings: Settings) -> int:
-    """Raise a stalled flag on every active instance idle past its threshold; returns how many."""
-    with factory.begin() as session:
-        rows = _stall_candidates(session)
-        tasks = _open_tasks(session, [row.id for row in rows])
-    raised = 0
-    for row in rows:
-        try:
-            raised += _check_stall(factory, row, tasks.get(row.id, []), now, settings)
-        except Exception:
-            logger.exception("checking instance %s for a stall failed", row.id)
-    return raised
+    """Raise a stalled flag on every active instance idle past its threshold; returns how many.
+
+    Reads only instances past the threshold of something they wait on, a batch at a time.
+    """
+    raised, after = 0, 0
+    while True:
+        with factory.begin() as session:
+            idle = _due_clause(session, now, settings)
+            rows = _stall_candidates(session, idle, after=after, limit=settings.job_batch_size)
+            raised += _flag_batch(session, rows, now, settings)
+        if len(rows) < settings.job_batch_size:
+            return raised
+        after = rows[-1].id
