@@ -52,6 +52,7 @@ from web.errors import api_body
 from web.errors import status_for
 from web.labels import error_label
 from web.openapi import openapi_document
+from web.openapi import query_parameters
 from web.session import get_session
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 XML_TYPES = frozenset({"application/xml", "text/xml", "application/bpmn+xml"})
+RULE_PARAMETER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 PROCESS_ID = re.compile(rb"<(?:\w+:)?process\b[^>]*\bid=\"([A-Za-z_][\w.-]{0,100})\"")
 MAX_ID = 2**31 - 1  # ids are INTEGER primary keys: larger ones cannot exist
 
@@ -130,6 +132,19 @@ def _require_token() -> ResponseReturnValue | None:
     if request.endpoint in PUBLIC_ENDPOINTS or api_user() is not None:
         return None
     return api_body("unauthorized", HTTP_MESSAGES[401]), 401, {"WWW-Authenticate": "Bearer"}
+
+
+@bp.before_request
+def _known_query() -> ResponseReturnValue | None:
+    """Query parameters the OpenAPI document does not declare for the operation are refused."""
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    path = RULE_PARAMETER.sub(r"{\1}", rule.removeprefix(bp.url_prefix or ""))
+    declared = query_parameters(path, request.method)
+    unknown = [name for name in request.args if declared is not None and name not in declared]
+    if not unknown:
+        return None
+    fields = dict.fromkeys(unknown, "未知的查询参数")
+    return api_body("invalid_request", "请求中含有未知的查询参数。", fields), 400
 
 
 @bp.before_request
@@ -216,7 +231,7 @@ def _choice(args: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str
 
 
 def _limit(args: Mapping[str, str]) -> int:
-    text = args.get("limit")
+    text = args.get("limit", request.args.get("limit"))  # an empty limit is no number
     if text is None:
         return paging.PAGE_SIZE
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= paging.MAX_PAGE_SIZE:

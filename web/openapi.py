@@ -23,7 +23,7 @@ def _error(description: str, schema: str = "Error") -> dict[str, Any]:
 
 
 ERRORS: dict[str, dict[str, Any]] = {
-    "400": _error("请求体不是 JSON 对象，或缺少必填项、类型不正确"),
+    "400": _error("请求体不是 JSON 对象，或缺少必填项、类型不正确；或含有未声明的查询参数"),
     "401": _error("缺少或无效的访问令牌"),
     "403": _error("无权进行此操作"),
     "404": _error("记录不存在或无权查看"),
@@ -37,7 +37,8 @@ ERRORS: dict[str, dict[str, Any]] = {
 
 
 def _errors(*statuses: str) -> dict[str, dict[str, Any]]:
-    return {status: ERRORS[status] for status in ("401", *statuses)}
+    # Every operation refuses query parameters it does not declare with 400 (web.api).
+    return {status: ERRORS[status] for status in ("400", "401", *statuses)}
 
 
 ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}
@@ -291,7 +292,10 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 PAGE_PARAMETERS = [
     _query(
-        "after", {"type": "string"}, "上一页响应 Link 头（rel=next）或 X-Next-After 头给出的游标"
+        "after",
+        # engine.paging.Cursor.encode: microseconds since 1970 (or n) and the row id; empty = first.
+        {"type": "string", "pattern": "^((-?[0-9]{1,16}|n)\\.[0-9]{1,18})?$"},
+        "上一页响应 Link 头（rel=next）或 X-Next-After 头给出的游标",
     ),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "每页条数，默认 50"),
 ]
@@ -371,10 +375,16 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 *PAGE_PARAMETERS,
                 _query("process", {"type": "string"}, "流程标识"),
-                _query("status", {"type": "string", "enum": STATUSES}, "实例状态"),
+                _query(
+                    "status", {"type": "string", "enum": ["", *STATUSES]}, "实例状态（空 = 不筛选）"
+                ),
                 _query("org", {"type": "string"}, "发起或参与单位代码"),
                 _query("township", {"type": "string"}, "乡镇代码"),
-                _query("light", {"type": "string", "enum": LIGHTS}, "待办中最差的提醒灯"),
+                _query(
+                    "light",
+                    {"type": "string", "enum": ["", *LIGHTS]},
+                    "待办中最差的提醒灯（空 = 不筛选）",
+                ),
             ],
             "responses": {
                 "200": _page_of("InstanceSummary", "流程实例"),
@@ -409,8 +419,12 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 *PAGE_PARAMETERS,
                 _query("process", {"type": "string"}, "流程标识"),
-                _query("light", {"type": "string", "enum": LIGHTS}, "提醒灯"),
-                _query("due", {"type": "string", "enum": ["overdue", "today", "week"]}, "期限"),
+                _query("light", {"type": "string", "enum": ["", *LIGHTS]}, "提醒灯（空 = 不筛选）"),
+                _query(
+                    "due",
+                    {"type": "string", "enum": ["", "overdue", "today", "week"]},
+                    "期限（空 = 不筛选）",
+                ),
             ],
             "responses": {
                 "200": _page_of("Task", "待办任务"),
@@ -466,6 +480,15 @@ PATHS: dict[str, Any] = {
         }
     },
 }
+
+
+def query_parameters(path: str, method: str) -> frozenset[str] | None:
+    """The query parameters the document declares for an operation; None if it has none."""
+    operation = PATHS.get(path, {}).get(method.lower())
+    if not isinstance(operation, dict):
+        return None
+    params = operation.get("parameters", [])
+    return frozenset(p["name"] for p in params if p.get("in") == "query")
 
 
 def openapi_document() -> dict[str, Any]:

@@ -108,3 +108,19 @@ def test_warnings_come_back_with_the_deployment(admin_post: Any) -> None:
     [warning] = response.get_json()["warnings"]
     assert (warning["file"], warning["element"]) == ("no_default.bpmn", "Gateway_CheckValue")
     assert "none is the default" in warning["message"]
+
+
+def test_query_parameters_the_document_does_not_declare_are_refused(
+    app: Flask, admin_token: str
+) -> None:
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {admin_token}"}
+
+    unknown = client.get("/api/v1/tasks?colour=red", headers=headers)
+    public = client.get("/api/v1/openapi.json?x=1")
+    known = client.get("/api/v1/tasks?light=red", headers=headers)
+
+    assert unknown.status_code == 400
+    assert unknown.get_json()["fields"] == {"colour": "未知的查询参数"}
+    assert public.status_code == 400
+    assert known.status_code == 200
