@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from engine import cli
+from engine.commands import main as cli
 from web import bench_pages
 from web import serve
 

@@ -12,7 +12,7 @@ from engine import migrate
 from engine.db import make_engine
 from engine.db import make_session_factory
 from engine.demo import seed as demo
-from engine.runtime import start_background_jobs
+from engine.monitoring.runtime import start_background_jobs
 from engine.settings import Settings
 from engine.settings import load_settings
 from web import create_app

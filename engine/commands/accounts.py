@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.cli_support import session_scope
+from engine.commands.support import session_scope
 from engine.errors import EngineError
 from engine.models import OrgType
 from engine.models import Role

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from engine import audit
-from engine.cli_support import session_scope
+from engine.commands.support import session_scope
 
 
 def register(sub: Any) -> None:

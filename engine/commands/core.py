@@ -14,9 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine import migrate
 from engine.cases import instances
-from engine.cli_support import cli_settings
-from engine.cli_support import session_scope
 from engine.commands import scheduler_health as health
+from engine.commands.support import cli_settings
+from engine.commands.support import session_scope
 from engine.deadlines import shipped
 from engine.errors import EngineError
 from engine.errors import WorkflowDefinitionError

@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from engine.cli_support import cli_settings
-from engine.cli_support import session_scope
+from engine.commands.support import cli_settings
+from engine.commands.support import session_scope
 from engine.deadlines.calendar import NATIONAL
 from engine.deadlines.calendar import OverrideKind
 from engine.deadlines.calendar import WorkCalendar

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.cli_support import session_scope
+from engine.commands.support import session_scope
 from engine.errors import NotFound
 from engine.planning.drawing import verify_draw
 from engine.planning.registry import COLUMNS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import cli
+from engine.commands import main as cli
 from web import serve
 
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy"
