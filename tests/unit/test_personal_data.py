@@ -62,7 +62,7 @@ def test_the_confidential_referral_marks_every_field_of_the_official() -> None:
 
 
 def test_every_process_folder_deploys_without_personal_data_problems() -> None:
-    assert catalog.check_paths(FOLDERS) == []
+    assert [p for p in catalog.check_paths(FOLDERS) if not p.warning] == []
 
 
 def _copy(tmp_path: Path, name: str) -> Path:

@@ -117,10 +117,8 @@ def test_query_parameters_the_document_does_not_declare_are_refused(
     headers = {"Authorization": f"Bearer {admin_token}"}
 
     unknown = client.get("/api/v1/tasks?colour=red", headers=headers)
-    public = client.get("/api/v1/openapi.json?x=1")
     known = client.get("/api/v1/tasks?light=red", headers=headers)
 
     assert unknown.status_code == 400
     assert unknown.get_json()["fields"] == {"colour": "未知的查询参数"}
-    assert public.status_code == 400
     assert known.status_code == 200
