@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import defer
 
 from engine.cases.forms import validate_submission
 from engine.errors import Conflict
@@ -26,6 +27,7 @@ from engine.execution import projections
 from engine.execution import runner
 from engine.execution.processes import get_process
 from engine.execution.processes import may_start
+from engine.execution.step import Step
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -45,7 +47,43 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def start_instance(
+@dataclass(frozen=True)
+class Outcome:
+    """An instance right after a step, with what answers show, taken from that step's workflow
+    (no second transaction, no second deserialization)."""
+
+    instance: ProcessInstance
+    version: int
+    data: dict[str, Any]
+    tasks: list[HumanTask]
+    status_before: InstanceStatus | None
+
+
+def _outcome(step: Step, status_before: InstanceStatus | None) -> Outcome:
+    info = definitions.definition_info(step.session, step.instance)
+    tasks = sorted(step.task_rows, key=lambda row: row.id)
+    return Outcome(step.instance, info.version, runner.workflow_data(step), tasks, status_before)
+
+
+def read_instance(session: Session, user: User, instance_id: int) -> Outcome:
+    """An instance the user may see, with its current data and tasks (one deserialization).
+
+    Raises:
+        NotFound: no such instance, or the user may not see it.
+    """
+    instance = access.get_visible_instance(session, user, instance_id)
+    version = definitions.definition_info(session, instance).version
+    return Outcome(
+        instance, version, instance_data(session, instance), list_tasks(session, instance.id), None
+    )
+
+
+def start_instance(session: Session, **kwargs: Any) -> ProcessInstance:
+    """Start the latest version of a process (see `start`)."""
+    return start(session, **kwargs).instance
+
+
+def start(
     session: Session,
     *,
     process_id: str,
@@ -54,7 +92,7 @@ def start_instance(
     actor: str | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
-) -> ProcessInstance:
+) -> Outcome:
     """Start the latest version of a process with start-form data.
 
     Raises:
@@ -68,7 +106,7 @@ def start_instance(
     now = _now(now)
     form = definition.forms.get("start")
     clean = validate_submission(session, form, data, now=now) if form else dict(data)
-    return runner.create_instance(
+    step = runner.create_step(
         session,
         definition,
         clean,
@@ -78,6 +116,7 @@ def start_instance(
         initiator_org=user.org_code if user else None,
         now=now,
     )
+    return _outcome(step, None)
 
 
 def _check_may_act(user: User, task: HumanTask, on_behalf_reason: str | None) -> int | None:
@@ -95,26 +134,38 @@ def _check_may_act(user: User, task: HumanTask, on_behalf_reason: str | None) ->
     raise NotAllowed(f"user {user.username} may not act on task {task.id}")
 
 
-def complete_task(
+def complete_task(session: Session, **kwargs: Any) -> ProcessInstance:
+    """Complete an open human task and run the instance on (see `complete`)."""
+    return complete(session, **kwargs).instance
+
+
+def complete(
     session: Session,
     *,
     task_id: int,
     data: Mapping[str, Any],
     user: User,
     on_behalf_reason: str | None = None,
+    visible_only: bool = False,
     settings: Settings | None = None,
     now: datetime | None = None,
-) -> ProcessInstance:
+) -> Outcome:
     """Complete an open human task with form data and run the instance on.
 
+    With `visible_only`, a task of an instance the user may not see is not found (the API),
+    and a confidential one audits the read, checked on the row the step locked.
+
     Raises:
-        NotFound: no such task.
+        NotFound: no such task (or, with `visible_only`, none the user may see).
         Conflict: the task is no longer open (completed by someone else, or moved on).
         NotAllowed: the user may not act on it.
         InvalidTaskData: the data fails the task's form.
     """
     now = _now(now)
-    task, instance = runner.lock_task(session, task_id)
+    task, instance, task_rows = runner.lock_task(session, task_id)
+    if visible_only:
+        _check_visible(session, user, instance, f"task {task_id} not found")
+    status_before = instance.status
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is no longer open")
     on_behalf = _check_may_act(user, task, on_behalf_reason)
@@ -125,6 +176,7 @@ def complete_task(
     step = runner.open_step(
         session, instance, settings=settings or load_settings(), actor=user.username, now=now
     )
+    step.task_rows = task_rows
     spiff_data = runner.task_data(step, task.guid)
     clean = validate_submission(session, form or OPEN_FORM, data, now=now, context=spiff_data)
     runner.complete_human_task(
@@ -142,7 +194,14 @@ def complete_task(
             )
         )
     runner.run_and_save(step)
-    return instance
+    return _outcome(step, status_before)
+
+
+def _check_visible(session: Session, user: User, instance: ProcessInstance, message: str) -> None:
+    """Raises NotFound when the user may not see the instance; audits a confidential read."""
+    if not access.can_view_instance(session, user, instance):
+        raise NotFound(message)
+    access.record_confidential_read(session, user, instance)
 
 
 def retry_instance(
@@ -227,6 +286,53 @@ def get_task_view(session: Session, task_id: int) -> TaskView:
         instructions=instructions,
         legal_basis=element.properties.get("legal_basis") if element else None,
         data=data,
+    )
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """A task as the API shows it: its form, instructions and legal basis, from the cached
+    definition (the instance's state is not read)."""
+
+    task: HumanTask
+    schema: dict[str, Any]
+    instructions: str
+    legal_basis: str | None
+    confidential: bool
+
+
+def get_visible_task(
+    session: Session, user: User, task_id: int, *, audit_read: bool = True
+) -> TaskDetail:
+    """A task of an instance the user may see, in one read of the task and instance rows.
+
+    `audit_read=False` when the caller's next step audits the confidential read itself.
+
+    Raises:
+        NotFound: no such task, or the user may not see its instance.
+    """
+    row = session.execute(
+        select(HumanTask, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.id == task_id)
+        .options(defer(ProcessInstance.state_json))
+    ).first()
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    task, instance = row[0], row[1]
+    if not access.can_view_instance(session, user, instance):
+        raise NotFound(f"task {task_id} not found")
+    if audit_read:
+        access.record_confidential_read(session, user, instance)
+    info = definitions.definition_info(session, instance)
+    parsed = definitions.parsed_definition(session, instance)
+    element = parsed.elements.get(task.bpmn_id)
+    return TaskDetail(
+        task=task,
+        schema=info.forms.get(task.bpmn_id, OPEN_FORM),
+        instructions=runner.spec_instructions(parsed, task.bpmn_id),
+        legal_basis=element.properties.get("legal_basis") if element else None,
+        confidential=bool(instance.confidential),
     )
 
 
