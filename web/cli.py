@@ -1,4 +1,5 @@
-"""The `xietong` console script: engine commands plus `serve` and `demo`, which need the web app."""
+"""The `xietong` console script: engine commands plus `serve`, `demo` and the HTTP half of
+`bench`, which need the web app."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from engine import cli
+from web import bench_http
 from web import serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    return cli.main(argv, extra_modules=(serve,))
+    return cli.main(argv, extra_modules=(serve, bench_http))
 
 
 if __name__ == "__main__":
