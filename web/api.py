@@ -18,6 +18,7 @@ from flask import jsonify
 from flask import request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
@@ -106,6 +107,17 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
     if isinstance(exc, AmbiguousMessage):
         body["count"] = exc.count
     return body, status
+
+
+@bp.errorhandler(OperationalError)
+def _database_busy(exc: OperationalError) -> ResponseReturnValue:
+    """SQLite refused a read's late write (a confidential read's audit row) because another
+    writer committed first: 503, to be retried, instead of a 500."""
+    if "database is locked" not in str(exc):
+        raise exc
+    get_session().rollback()
+    logger.warning("api: database busy on %s %s", request.method, request.path)
+    return api_body("busy", "系统繁忙，请稍后重试。"), 503, {"Retry-After": "1"}
 
 
 @bp.errorhandler(HTTPException)

@@ -14,9 +14,11 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy import event
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from engine.cases import instances
 from engine.db import is_sqlite
 from engine.people.accounts import find_user
 from engine.people.accounts import issue_api_token
@@ -172,3 +174,17 @@ def test_a_read_does_not_wait_for_a_writer_on_sqlite(
         db_session.rollback()
 
     assert response.status_code == 200
+
+
+def test_a_read_whose_late_write_sqlite_refuses_answers_503_to_retry(
+    app: Flask, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("INSERT INTO audit_event", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(instances, "get_visible_task", refused)
+
+    response = app.test_client().get("/api/v1/tasks/1", headers=_headers(tokens["yj_officer1"]))
+
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["code"] == "busy"
