@@ -27,6 +27,7 @@ from engine import untrusted
 from engine.cases import inbox
 from engine.cases import instances
 from engine.cases import messages
+from engine.cases import task_details
 from engine.errors import AmbiguousMessage
 from engine.errors import EngineError
 from engine.errors import Problem
@@ -238,7 +239,7 @@ def task_json(task: HumanTask) -> dict[str, Any]:
     }
 
 
-def task_detail_json(detail: instances.TaskDetail) -> dict[str, Any]:
+def task_detail_json(detail: task_details.TaskDetail) -> dict[str, Any]:
     return {
         **task_json(detail.task),
         "form": detail.schema,
@@ -390,7 +391,7 @@ def list_tasks() -> ResponseReturnValue:
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id: int) -> ResponseReturnValue:
     session, user = get_session(), _user()
-    detail = instances.get_visible_task(session, user, _checked_id(task_id))
+    detail = task_details.get_visible_task(session, user, _checked_id(task_id))
     if detail.confidential:
         session.commit()  # keeps the audit record of a confidential read
     return task_detail_json(detail)

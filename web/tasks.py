@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from engine.cases import inbox as task_inbox
 from engine.cases import instances
 from engine.cases import referrals
+from engine.cases import task_details
 from engine.errors import Conflict
 from engine.errors import DomainRuleViolation
 from engine.errors import InvalidTaskData
@@ -219,7 +220,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
     checks visibility on the row it locks; only a page shown again loads the task's state."""
     session, user = get_session(), signed_in_user()
     try:
-        detail = instances.get_visible_task(session, user, task_id, audit_read=False)
+        detail = task_details.get_visible_task(session, user, task_id, audit_read=False)
     except NotFound:
         abort(404)
     if wants_more_rows(request.form):

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import defer
 
 from engine.cases.forms import validate_submission
 from engine.errors import Conflict
@@ -78,9 +77,26 @@ def read_instance(session: Session, user: User, instance_id: int) -> Outcome:
     )
 
 
-def start_instance(session: Session, **kwargs: Any) -> ProcessInstance:
-    """Start the latest version of a process (see `start`)."""
-    return start(session, **kwargs).instance
+def start_instance(
+    session: Session,
+    *,
+    process_id: str,
+    data: Mapping[str, Any],
+    user: User | None,
+    actor: str | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> ProcessInstance:
+    """Start the latest version of a process (see `start`, which also says what it shows)."""
+    return start(
+        session,
+        process_id=process_id,
+        data=data,
+        user=user,
+        actor=actor,
+        settings=settings,
+        now=now,
+    ).instance
 
 
 def start(
@@ -134,9 +150,26 @@ def _check_may_act(user: User, task: HumanTask, on_behalf_reason: str | None) ->
     raise NotAllowed(f"user {user.username} may not act on task {task.id}")
 
 
-def complete_task(session: Session, **kwargs: Any) -> ProcessInstance:
+def complete_task(
+    session: Session,
+    *,
+    task_id: int,
+    data: Mapping[str, Any],
+    user: User,
+    on_behalf_reason: str | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> ProcessInstance:
     """Complete an open human task and run the instance on (see `complete`)."""
-    return complete(session, **kwargs).instance
+    return complete(
+        session,
+        task_id=task_id,
+        data=data,
+        user=user,
+        on_behalf_reason=on_behalf_reason,
+        settings=settings,
+        now=now,
+    ).instance
 
 
 def complete(
@@ -286,53 +319,6 @@ def get_task_view(session: Session, task_id: int) -> TaskView:
         instructions=instructions,
         legal_basis=element.properties.get("legal_basis") if element else None,
         data=data,
-    )
-
-
-@dataclass(frozen=True)
-class TaskDetail:
-    """A task as the API shows it: its form, instructions and legal basis, from the cached
-    definition (the instance's state is not read)."""
-
-    task: HumanTask
-    schema: dict[str, Any]
-    instructions: str
-    legal_basis: str | None
-    confidential: bool
-
-
-def get_visible_task(
-    session: Session, user: User, task_id: int, *, audit_read: bool = True
-) -> TaskDetail:
-    """A task of an instance the user may see, in one read of the task and instance rows.
-
-    `audit_read=False` when the caller's next step audits the confidential read itself.
-
-    Raises:
-        NotFound: no such task, or the user may not see its instance.
-    """
-    row = session.execute(
-        select(HumanTask, ProcessInstance)
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(HumanTask.id == task_id)
-        .options(defer(ProcessInstance.state_json))
-    ).first()
-    if row is None:
-        raise NotFound(f"task {task_id} not found")
-    task, instance = row[0], row[1]
-    if not access.can_view_instance(session, user, instance):
-        raise NotFound(f"task {task_id} not found")
-    if audit_read:
-        access.record_confidential_read(session, user, instance)
-    info = definitions.definition_info(session, instance)
-    parsed = definitions.parsed_definition(session, instance)
-    element = parsed.elements.get(task.bpmn_id)
-    return TaskDetail(
-        task=task,
-        schema=info.forms.get(task.bpmn_id, OPEN_FORM),
-        instructions=runner.spec_instructions(parsed, task.bpmn_id),
-        legal_basis=element.properties.get("legal_basis") if element else None,
-        confidential=bool(instance.confidential),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from engine.cases import instances
+from engine.cases import task_details
 from engine.db import is_sqlite
 from engine.people.accounts import find_user
 from engine.people.accounts import issue_api_token
@@ -182,7 +182,7 @@ def test_a_read_whose_late_write_sqlite_refuses_answers_503_to_retry(
     def refused(*_args: Any, **_kwargs: Any) -> None:
         raise OperationalError("INSERT INTO audit_event", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(instances, "get_visible_task", refused)
+    monkeypatch.setattr(task_details, "get_visible_task", refused)
 
     response = app.test_client().get("/api/v1/tasks/1", headers=_headers(tokens["yj_officer1"]))
 
