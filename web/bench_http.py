@@ -129,6 +129,7 @@ def served(bench: engine_bench.Bench, threads: int) -> Iterator[int]:
     try:
         yield int(server.effective_port)
     finally:
+        server.task_dispatcher.shutdown(timeout=5)  # let the last answers finish first
         server.close()
         thread.join(timeout=5)
 
