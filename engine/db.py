@@ -1,4 +1,8 @@
-"""Database engine and session factory; SQLite gets WAL and a busy timeout."""
+"""Database engine and session factory; SQLite gets WAL and a busy timeout.
+
+On SQLite every transaction starts with BEGIN IMMEDIATE (the row lock of engine.execution.runner)
+unless it runs on `read_only_engine`, whose transactions start deferred.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +48,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+BEGIN_OPTION = "xietong_sqlite_begin"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the database lock up front: a deferred transaction that read first and
+    # writes later fails with SQLITE_BUSY when another writer committed in between.
+    mode = conn.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_only_engine(engine: Engine) -> Engine:
+    """The same engine (and pool), whose SQLite transactions start deferred: readers do not
+    queue behind writers. Only for work that reads (a GET); no effect on PostgreSQL."""
+    return engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:

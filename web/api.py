@@ -20,6 +20,7 @@ from flask import jsonify
 from flask import request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
@@ -30,11 +31,11 @@ from engine.cases import inbox
 from engine.cases import instance_list
 from engine.cases import instances
 from engine.cases import messages
+from engine.cases import task_details
 from engine.cases.instance_list import INSTANCE_LIGHTS
 from engine.cases.instance_list import InstanceFilters
 from engine.errors import AmbiguousMessage
 from engine.errors import EngineError
-from engine.errors import NotFound
 from engine.errors import Problem
 from engine.errors import WorkflowDefinitionError
 from engine.execution import processes
@@ -117,6 +118,17 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
     if isinstance(exc, AmbiguousMessage):
         body["count"] = exc.count
     return body, status
+
+
+@bp.errorhandler(OperationalError)
+def _database_busy(exc: OperationalError) -> ResponseReturnValue:
+    """SQLite refused a read's late write (a confidential read's audit row) because another
+    writer committed first: 503, to be retried, instead of a 500."""
+    if "database is locked" not in str(exc):
+        raise exc
+    get_session().rollback()
+    logger.warning("api: database busy on %s %s", request.method, request.path)
+    return api_body("busy", "系统繁忙，请稍后重试。"), 503, {"Retry-After": "1"}
 
 
 @bp.errorhandler(HTTPException)
@@ -300,19 +312,29 @@ def instance_summary_json(instance: ProcessInstance) -> dict[str, Any]:
     }
 
 
-def instance_json(session: Session, instance: ProcessInstance) -> dict[str, Any]:
-    """The instance as the API shows it, read afresh from the database."""
-    session.expire_all()
+def task_detail_json(detail: task_details.TaskDetail) -> dict[str, Any]:
+    return {
+        **task_json(detail.task),
+        "form": detail.schema,
+        "instructions": detail.instructions,
+        "legal_basis": detail.legal_basis,
+        "deadline": detail.task.deadline,
+    }
+
+
+def instance_json(outcome: instances.Outcome) -> dict[str, Any]:
+    """The instance as the API shows it, from the step just run (or the one read)."""
+    instance = outcome.instance
     return {
         "id": instance.id,
         "process_id": instance.process_id,
-        "version": instance.definition.version,
+        "version": outcome.version,
         "title": instance.title,
         "status": str(instance.status),
         "started_at": _iso(instance.started_at),
         "completed_at": _iso(instance.completed_at),
-        "data": instances.instance_data(session, instance),
-        "tasks": [task_json(t) for t in instances.list_tasks(session, instance.id)],
+        "data": outcome.data,
+        "tasks": [task_json(t) for t in outcome.tasks],
     }
 
 
@@ -417,19 +439,20 @@ def start_instance() -> ResponseReturnValue:
     body = _json_object()
     process_id = _field(body, "process_id", str)
     data = _field(body, "data", dict, required=False)
-    instance = instances.start_instance(session, process_id=process_id, data=data, user=user)
+    outcome = instances.start(session, process_id=process_id, data=data, user=user)
     session.commit()
-    if instance.status == InstanceStatus.ERROR:
-        return _step_failed(session, instance)
-    return instance_json(session, instance), 201
+    if outcome.instance.status == InstanceStatus.ERROR:
+        return _step_failed(outcome)
+    return instance_json(outcome), 201
 
 
 @bp.get("/instances/<int:instance_id>")
 def get_instance(instance_id: int) -> ResponseReturnValue:
     session, user = get_session(), _user()
-    instance = access.get_visible_instance(session, user, _checked_id(instance_id))
-    session.commit()  # keeps the audit record of a confidential read
-    return instance_json(session, instance)
+    outcome = instances.read_instance(session, user, _checked_id(instance_id))
+    if outcome.instance.confidential:
+        session.commit()  # keeps the audit record of the confidential read
+    return instance_json(outcome)
 
 
 @bp.get("/tasks")
@@ -464,26 +487,34 @@ def list_instances() -> ResponseReturnValue:
     return _paged([instance_summary_json(i) for i in page.items], page.next_after)
 
 
+@bp.get("/tasks/<int:task_id>")
+def get_task(task_id: int) -> ResponseReturnValue:
+    session, user = get_session(), _user()
+    detail = task_details.get_visible_task(session, user, _checked_id(task_id))
+    if detail.confidential:
+        session.commit()  # keeps the audit record of a confidential read
+    return task_detail_json(detail)
+
+
 @bp.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int) -> ResponseReturnValue:
     session, user = get_session(), _user()
     data = _field(_json_object(), "data", dict, required=False)
-    task = session.get(HumanTask, _checked_id(task_id))
-    if task is None:
-        raise NotFound(f"task {task_id} not found")
-    before = access.get_visible_instance(session, user, task.instance_id).status
-    instance = instances.complete_task(session, task_id=task_id, data=data, user=user)
+    outcome = instances.complete(
+        session, task_id=_checked_id(task_id), data=data, user=user, visible_only=True
+    )
     session.commit()
-    if instance.status == InstanceStatus.ERROR and before != InstanceStatus.ERROR:
-        return _step_failed(session, instance)
-    return instance_json(session, instance)
+    failed_now = outcome.status_before != InstanceStatus.ERROR
+    if outcome.instance.status == InstanceStatus.ERROR and failed_now:
+        return _step_failed(outcome)
+    return instance_json(outcome)
 
 
-def _step_failed(session: Session, instance: ProcessInstance) -> ResponseReturnValue:
+def _step_failed(outcome: instances.Outcome) -> ResponseReturnValue:
     """422: the caller's data made a step fail; the instance (committed) is in error."""
     body = api_body("step_failed", error_label("step_failed"))
-    body["incident"] = dict(instance.error or {})
-    body["instance"] = instance_json(session, instance)
+    body["incident"] = dict(outcome.instance.error or {})
+    body["instance"] = instance_json(outcome)
     return body, 422
 
 

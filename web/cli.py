@@ -1,4 +1,5 @@
-"""The `xietong` console script: engine commands plus `serve` and `demo`, which need the web app."""
+"""The `xietong` console script: engine commands plus `serve`, `demo` and the HTTP half of
+`bench`, which need the web app."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from engine.commands import main as cli
+from web import bench_http
 from web import bench_pages
 from web import serve
 
@@ -13,7 +15,9 @@ from web import serve
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     return cli.main(
-        argv, extra_modules=(serve,), services={"scale_bench": bench_pages.run_scale_bench}
+        argv,
+        extra_modules=(serve, bench_http),
+        services={"scale_bench": bench_pages.run_scale_bench},
     )
 
 

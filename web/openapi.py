@@ -160,6 +160,25 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "TaskDetail": {
+        "allOf": [_ref("Task")],
+        "type": "object",
+        "required": ["form", "instructions", "legal_basis", "deadline"],
+        "properties": {
+            "form": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "办理表单（JSON Schema）",
+            },
+            "instructions": {"type": "string", "description": "办理说明"},
+            "legal_basis": {"type": ["string", "null"], "description": "本环节的法律依据"},
+            "deadline": {
+                "type": ["object", "null"],
+                "additionalProperties": True,
+                "description": "期限及其计算说明（起算、规则、到期、预警、依据），北京时间",
+            },
+        },
+    },
     "Instance": {
         "type": "object",
         "required": ["id", "process_id", "version", "status", "data", "tasks"],
@@ -429,6 +448,17 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _page_of("Task", "待办任务"),
                 **_errors("400"),
+            },
+        }
+    },
+    "/tasks/{task_id}": {
+        "get": {
+            "operationId": "getTask",
+            "summary": "任务及其表单、办理说明、法律依据和期限（仅限调用者可见的）",
+            "parameters": [{"name": "task_id", "in": "path", "required": True, "schema": ID}],
+            "responses": {
+                "200": {"description": "任务", "content": _json(_ref("TaskDetail"))},
+                **_errors("404"),
             },
         }
     },

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from engine.cases import inbox as task_inbox
 from engine.cases import instances
 from engine.cases import referrals
+from engine.cases import task_details
 from engine.errors import Conflict
 from engine.errors import DomainRuleViolation
 from engine.errors import InvalidTaskData
@@ -219,6 +220,8 @@ def _submission_errors(exc: Exception) -> dict[str, str]:
 @bp.post("/<int:task_id>")
 @login_required
 def submit(task_id: int) -> Response | tuple[str, int]:
+    """Complete the task in one step: its form comes from the cached definition and the step
+    checks visibility on the row it locks; only a page shown again loads the task's state."""
     session, user = get_session(), signed_in_user()
     view = _visible_view(session, user, task_id)
     if wants_more_rows(request.form):
@@ -229,9 +232,23 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         errors = {REASON_FIELD: "代为办理须填写理由"}
         return _render_task(view, user, values=values, errors=errors, status=422)
     try:
-        data = coerce_form(view.schema, request.form)
-        instance = instances.complete_task(
-            session, task_id=task_id, data=data, user=user, on_behalf_reason=reason
+        detail = task_details.get_visible_task(session, user, task_id, audit_read=False)
+    except NotFound:
+        abort(404)
+    if wants_more_rows(request.form):
+        return _rerender(session, user, task_id)
+    reason = request.form.get(REASON_FIELD, "").strip() or None
+    if reason is None and _mode(user, detail.task) == "on_behalf":
+        return _rerender(session, user, task_id, {REASON_FIELD: "代为办理须填写理由"})
+    try:
+        data = coerce_form(detail.schema, request.form)
+        outcome = instances.complete(
+            session,
+            task_id=task_id,
+            data=data,
+            user=user,
+            on_behalf_reason=reason,
+            visible_only=True,
         )
     except (CoercionError, InvalidTaskData, DomainRuleViolation) as exc:
         session.rollback()
@@ -241,9 +258,20 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         session.rollback()
         flash(error_label(exc.code), "error")
         return redirect(url_for("tasks.show", task_id=task_id))
+    except NotFound:
+        abort(404)
     session.commit()
-    flash(f"「{view.task.name}」已办理。", "success")
-    return redirect(url_for("instances.show", instance_id=instance.id))
+    flash(f"「{detail.task.name}」已办理。", "success")
+    return redirect(url_for("instances.show", instance_id=outcome.instance.id))
+
+
+def _rerender(
+    session: Session, user: User, task_id: int, errors: dict[str, str] | None = None
+) -> tuple[str, int]:
+    """The task page again with the submitted values (and errors: 422)."""
+    view = _visible_view(session, user, task_id)
+    values = values_from_form(view.schema, request.form)
+    return _render_task(view, user, values=values, errors=errors, status=422 if errors else 200)
 
 
 def _visible_task(session: Session, user: User, task_id: int) -> HumanTask:

@@ -28,6 +28,7 @@ from engine.execution import projections
 from engine.execution import runner
 from engine.execution.processes import get_process
 from engine.execution.processes import may_start
+from engine.execution.step import Step
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -47,6 +48,37 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """An instance right after a step, with what answers show, taken from that step's workflow
+    (no second transaction, no second deserialization)."""
+
+    instance: ProcessInstance
+    version: int
+    data: dict[str, Any]
+    tasks: list[HumanTask]
+    status_before: InstanceStatus | None
+
+
+def _outcome(step: Step, status_before: InstanceStatus | None) -> Outcome:
+    info = definitions.definition_info(step.session, step.instance)
+    tasks = sorted(step.task_rows, key=lambda row: row.id)
+    return Outcome(step.instance, info.version, runner.workflow_data(step), tasks, status_before)
+
+
+def read_instance(session: Session, user: User, instance_id: int) -> Outcome:
+    """An instance the user may see, with its current data and tasks (one deserialization).
+
+    Raises:
+        NotFound: no such instance, or the user may not see it.
+    """
+    instance = access.get_visible_instance(session, user, instance_id)
+    version = definitions.definition_info(session, instance).version
+    return Outcome(
+        instance, version, instance_data(session, instance), list_tasks(session, instance.id), None
+    )
+
+
 def start_instance(
     session: Session,
     *,
@@ -57,6 +89,28 @@ def start_instance(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> ProcessInstance:
+    """Start the latest version of a process (see `start`, which also says what it shows)."""
+    return start(
+        session,
+        process_id=process_id,
+        data=data,
+        user=user,
+        actor=actor,
+        settings=settings,
+        now=now,
+    ).instance
+
+
+def start(
+    session: Session,
+    *,
+    process_id: str,
+    data: Mapping[str, Any],
+    user: User | None,
+    actor: str | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Outcome:
     """Start the latest version of a process with start-form data.
 
     Raises:
@@ -75,7 +129,7 @@ def start_instance(
         if form
         else dict(data)
     )
-    return runner.create_instance(
+    step = runner.create_step(
         session,
         definition,
         clean,
@@ -85,6 +139,7 @@ def start_instance(
         initiator_org=user.org_code if user else None,
         now=now,
     )
+    return _outcome(step, None)
 
 
 def _check_may_act(user: User, task: HumanTask, on_behalf_reason: str | None) -> int | None:
@@ -126,16 +181,45 @@ def complete_task(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> ProcessInstance:
+    """Complete an open human task and run the instance on (see `complete`)."""
+    return complete(
+        session,
+        task_id=task_id,
+        data=data,
+        user=user,
+        on_behalf_reason=on_behalf_reason,
+        settings=settings,
+        now=now,
+    ).instance
+
+
+def complete(
+    session: Session,
+    *,
+    task_id: int,
+    data: Mapping[str, Any],
+    user: User,
+    on_behalf_reason: str | None = None,
+    visible_only: bool = False,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Outcome:
     """Complete an open human task with form data and run the instance on.
 
+    With `visible_only`, a task of an instance the user may not see is not found (the API),
+    and a confidential one audits the read, checked on the row the step locked.
+
     Raises:
-        NotFound: no such task.
+        NotFound: no such task (or, with `visible_only`, none the user may see).
         Conflict: the task is no longer open (completed by someone else, or moved on).
         NotAllowed: the user may not act on it.
         InvalidTaskData: the data fails the task's form.
     """
     now = _now(now)
-    task, instance = runner.lock_task(session, task_id)
+    task, instance, task_rows = runner.lock_task(session, task_id)
+    if visible_only:
+        _check_visible(session, user, instance, f"task {task_id} not found")
+    status_before = instance.status
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is no longer open")
     on_behalf = _check_may_act(user, task, on_behalf_reason)
@@ -146,6 +230,7 @@ def complete_task(
     step = runner.open_step(
         session, instance, settings=settings or load_settings(), actor=user.username, now=now
     )
+    step.task_rows = task_rows
     spiff_data = runner.task_data(step, task.guid)
     earlier = _earlier_data(session, task) if form and needs_history(form) else []
     submitter = Submitter(user=user, case_start=instance.started_at, earlier=earlier)
@@ -167,7 +252,14 @@ def complete_task(
             )
         )
     runner.run_and_save(step)
-    return instance
+    return _outcome(step, status_before)
+
+
+def _check_visible(session: Session, user: User, instance: ProcessInstance, message: str) -> None:
+    """Raises NotFound when the user may not see the instance; audits a confidential read."""
+    if not access.can_view_instance(session, user, instance):
+        raise NotFound(message)
+    access.record_confidential_read(session, user, instance)
 
 
 def retry_instance(

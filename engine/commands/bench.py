@@ -112,11 +112,13 @@ def _setup(factory: sessionmaker[Session]) -> int:
 
 @contextmanager
 def counting(engine: Engine) -> Iterator[dict[str, int]]:
-    """Count SQL statements and commits on an engine while the block runs."""
-    counts = {"statements": 0, "commits": 0}
+    """Count SQL statements (BEGIN included, and also counted alone) and commits on an engine
+    while the block runs."""
+    counts = {"statements": 0, "begins": 0, "commits": 0}
 
-    def on_execute(*_args: Any) -> None:
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         counts["statements"] += 1
+        counts["begins"] += statement.startswith("BEGIN")
 
     def on_commit(*_args: Any) -> None:
         counts["commits"] += 1
@@ -199,36 +201,60 @@ def _statements_per_completion(bench: Bench) -> dict[str, int]:
     return counts
 
 
-def run(*, database_url: str | None, rounds: int) -> str:
-    """Run the benchmark and return the printed report."""
+@dataclass
+class EngineResult:
+    """The engine-only figures of one run: the floor, the rows, statements per completion."""
+
+    where: str
+    base: Figures
+    rows: list[Figures]
+    counts: dict[str, int]
+
+    @property
+    def completion(self) -> Figures:
+        return self.rows[1]
+
+
+def measure_engine(bench: Bench, where: str, rounds: int) -> EngineResult:
+    """The engine-only figures on the bench's database."""
+    base = floor(rounds)
+    start = Figures("start an instance (commit)", _timed(bench.start, rounds))
+    complete = Figures("complete one user task (commit)", _complete_samples(bench, rounds))
+    e2e = Figures("5-user-task instance end to end", _timed(bench.run_to_end, max(10, rounds // 5)))
+    return EngineResult(where, base, [start, complete, e2e], _statements_per_completion(bench))
+
+
+@contextmanager
+def bench_database(database_url: str | None) -> Iterator[tuple[Settings, str]]:
+    """Migrated settings for the given database, or for a temporary SQLite file."""
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        settings = Settings(database_url=url)
+        settings = Settings(database_url=url, run_scheduler_in_process=False)
         migrate.upgrade(settings)
+        yield settings, url if database_url else "sqlite (temp file)"
+
+
+def run(*, database_url: str | None, rounds: int) -> str:
+    """Run the engine benchmark and return the printed report."""
+    with bench_database(database_url) as (settings, where):
         bench = Bench(settings)
-        base = floor(rounds)
-        start = Figures("start an instance (commit)", _timed(bench.start, rounds))
-        complete = Figures("complete one user task (commit)", _complete_samples(bench, rounds))
-        e2e = Figures(
-            "5-user-task instance end to end", _timed(bench.run_to_end, max(10, rounds // 5))
-        )
-        counts = _statements_per_completion(bench)
+        result = measure_engine(bench, where, rounds)
         bench.engine.dispose()
-    return _report(
-        url if database_url else "sqlite (temp file)", base, [start, complete, e2e], counts
-    )
+    return report(result)
 
 
-def _report(where: str, base: Figures, rows: list[Figures], counts: dict[str, int]) -> str:
+def report(result: EngineResult) -> str:
+    """The engine part of the printed report."""
+    base = result.base
     lines = [
-        f"xietong bench on {where}",
+        f"xietong bench on {result.where}",
         f"{'operation':<52}{'median ms':>11}{'p95 ms':>10}{'x floor':>9}",
     ]
-    for figures in [base, *rows]:
+    for figures in [base, *result.rows]:
         ratio = figures.median / base.median if base.median else float("nan")
         lines.append(f"{figures.name:<52}{figures.median:>11.2f}{figures.p95:>10.2f}{ratio:>9.1f}")
     lines.append(
-        f"per task completion: {counts['statements']} SQL statements (incl. BEGIN), "
-        f"{counts['commits']} commit(s)"
+        f"per task completion: {result.counts['statements']} SQL statements (incl. BEGIN), "
+        f"{result.counts['commits']} commit(s)"
     )
     return "\n".join(lines) + "\n"

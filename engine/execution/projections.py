@@ -42,7 +42,6 @@ from engine.settings import Settings
 logger = logging.getLogger(__name__)
 
 # Core tables for the projection writes: no identity-map bookkeeping on the hot path.
-HUMAN_TASK_TABLE = cast(Table, HumanTask.__table__)
 TIMER_TABLE = cast(Table, TimerProjection.__table__)
 SUBSCRIPTION_TABLE = cast(Table, MessageSubscription.__table__)
 CORRELATION_TABLE = cast(Table, MessageCorrelation.__table__)
@@ -62,6 +61,7 @@ class StepState(Protocol):
     workflow: SpiffWorkflow | None
     ready_before: set[str]
     completed_guids: dict[str, tuple[int | None, int | None]]
+    task_rows: list[HumanTask]
 
 
 def _workflow(step: StepState) -> SpiffWorkflow:
@@ -97,12 +97,14 @@ def insert_audit(session: Session, events: list[dict[str, Any]]) -> None:
 
 
 def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:
+    """Complete, cancel and add task rows; rows of the instance in the session (ORM updates
+    synchronize them) and `step.task_rows` (new ones are added) stay current."""
     session = step.session
     ready_now = {str(t.id): t for t in ready}
     for guid, (user_id, on_behalf) in step.completed_guids.items():
         session.execute(
-            update(HUMAN_TASK_TABLE)
-            .where(HUMAN_TASK_TABLE.c.guid == guid)
+            update(HumanTask)
+            .where(HumanTask.guid == guid)
             .values(
                 status=TaskStatus.COMPLETED,
                 completed_at=step.now,
@@ -114,10 +116,9 @@ def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:
     failed = {str(t.id) for t in _workflow(step).get_tasks(state=SpiffState.ERROR)}
     gone = step.ready_before - set(ready_now) - set(step.completed_guids) - failed
     if gone:
-        table = HUMAN_TASK_TABLE
         session.execute(
-            update(table)
-            .where(table.c.guid.in_(gone), table.c.status == TaskStatus.OPEN)
+            update(HumanTask)
+            .where(HumanTask.guid.in_(gone), HumanTask.status == TaskStatus.OPEN)
             .values(status=TaskStatus.CANCELLED, completed_at=step.now)
         )
     new = [t for guid, t in ready_now.items() if guid not in step.ready_before]
@@ -125,6 +126,7 @@ def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:
         deadlines = DeadlineService(session, step.settings)
         rows = [_human_task_row(step, task, deadlines) for task in new]
         session.add_all(rows)
+        step.task_rows.extend(rows)
         _add_parties(step, {r.org_code for r in rows if r.org_code})
     data = _workflow(step).last_task.data if _workflow(step).last_task else {}
     _add_parties(step, party_orgs(step.manifest, data))

@@ -28,6 +28,7 @@ from engine.errors import StepBudgetExceeded
 from engine.execution import catalog
 from engine.execution import service_tasks
 from engine.execution.bounds import WorkLimits
+from engine.execution.bundles import ParsedDefinition
 from engine.execution.definitions import definition_info
 from engine.execution.definitions import latest_definition
 from engine.execution.definitions import parsed_definition
@@ -76,22 +77,27 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def lock_task(session: Session, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    """A human task and its instance, both locked, read after any concurrent commit.
+def lock_task(session: Session, task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
+    """A human task, its instance and every task row of the instance, all locked and read
+    after any concurrent commit, in one query (a step's answer lists the tasks from them).
 
     Raises:
         NotFound: when there is no such task.
     """
-    row = session.execute(
+    instance_of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id)
+    rows = session.execute(
         select(HumanTask, ProcessInstance)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(HumanTask.id == task_id)
+        .where(HumanTask.instance_id == instance_of_task.scalar_subquery())
+        .order_by(HumanTask.id)
         .with_for_update(of=[HumanTask, ProcessInstance])
         .execution_options(populate_existing=True)
-    ).first()
-    if row is None:
-        raise NotFound(f"task {task_id} not found")
-    return row[0], row[1]
+    ).all()
+    tasks = [task for task, _instance in rows]
+    for task, instance in rows:
+        if task.id == task_id:
+            return task, instance, tasks
+    raise NotFound(f"task {task_id} not found")
 
 
 def _make_engine(step: Step) -> GuardedScriptEngine:
@@ -134,7 +140,7 @@ def open_step(
     return step
 
 
-def create_instance(
+def create_step(
     session: Session,
     definition: ProcessDefinition,
     data: Mapping[str, Any],
@@ -145,8 +151,8 @@ def create_instance(
     initiator_org: str | None,
     parent_id: int | None = None,
     now: datetime | None = None,
-) -> ProcessInstance:
-    """Create and run a new instance until it waits."""
+) -> Step:
+    """Create and run a new instance until it waits; the step keeps the loaded workflow."""
     now = now or datetime.now(UTC)
     parsed = catalog.get_parsed(definition)
     workflow = SpiffWorkflow(parsed.spec, parsed.subprocess_specs)
@@ -179,7 +185,7 @@ def create_instance(
     workflow.script_engine = _make_engine(step)
     step.audit.append(audit_event(step, "instance_started", None, None, dict(data)))
     run_and_save(step)
-    return instance
+    return step
 
 
 def _title(
@@ -219,7 +225,7 @@ def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
     process_id = str(params.get("process_id") or "")
     definition = latest_definition(step.session, process_id)
     initiator_id, initiator_org = _acting_user(step)
-    child = create_instance(
+    child = create_step(
         step.session,
         definition,
         dict(params.get("data") or {}),
@@ -229,7 +235,7 @@ def start_linked(step: Step, params: Mapping[str, Any]) -> dict[str, Any]:
         initiator_org=initiator_org,
         parent_id=step.instance.id,
         now=step.now,
-    )
+    ).instance
     step.audit.append(
         audit_event(
             step,
@@ -396,6 +402,15 @@ def instructions(step: Step, guid: str) -> str:
     if task is None:
         return ""
     return str(task.task_spec.extensions.get("instructionsForEndUser") or "")
+
+
+def spec_instructions(parsed: ParsedDefinition, bpmn_id: str) -> str:
+    """A user task's instructions for the end user, read from the parsed spec (no state)."""
+    for spec in (parsed.spec, *parsed.subprocess_specs.values()):
+        task_spec = spec.task_specs.get(bpmn_id)
+        if task_spec is not None:
+            return str(task_spec.extensions.get("instructionsForEndUser") or "")
+    return ""
 
 
 def advance_instance(

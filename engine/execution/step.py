@@ -14,6 +14,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy.orm import Session
 
 from engine.execution.bundles import ParsedDefinition
+from engine.models import HumanTask
 from engine.models import ProcessInstance
 from engine.settings import Settings
 
@@ -33,6 +34,7 @@ class Step:
     audit: list[dict[str, Any]] = field(default_factory=list)
     ready_before: set[str] = field(default_factory=set)
     completed_guids: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    task_rows: list[HumanTask] = field(default_factory=list)  # the instance's, when all known
     error: dict[str, Any] | None = None
 
 

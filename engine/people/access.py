@@ -99,8 +99,28 @@ def visible_instances(session: Session, user: User) -> Select[ProcessInstance]:
     return select(ProcessInstance).where(visibility_clause(user))
 
 
+def _visible_from_row(user: User, instance: ProcessInstance) -> bool:
+    """The clauses of `visibility_clause` that the instance row alone decides (no query)."""
+    if instance.confidential:
+        return (
+            not _is_discipline_commission(user)
+            and user.role in CONFIDENTIAL_ROLES
+            and instance.started_org == user.org_code
+        )
+    if user.role in SEE_ALL_ROLES or instance.started_org == user.org_code:
+        return True
+    return user.organization.type == OrgType.TOWNSHIP and instance.township_code == user.org_code
+
+
 def can_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
-    """Whether the user may see the instance (does not audit; see get_visible_instance)."""
+    """Whether the user may see the instance (does not audit; see get_visible_instance).
+
+    The row answers the common cases; parties and access lists take one query.
+    """
+    if not user.active:
+        return False
+    if _visible_from_row(user, instance):
+        return True
     stmt = select(ProcessInstance.id).where(
         ProcessInstance.id == instance.id, visibility_clause(user)
     )

@@ -285,16 +285,17 @@ def issue_api_token(session: Session, user: User, label: str) -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The active user owning this unrevoked token, or None."""
+    """The active user owning this unrevoked token (their organization comes joined), or None.
+
+    One indexed query (token_hash is unique), so a revocation counts from the next request.
+    """
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ~ApiToken.revoked)
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_hash(token), ~ApiToken.revoked, User.active.is_(True))
     )
-    if row is None:
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
 
 
 def list_api_tokens(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
