@@ -40,6 +40,8 @@ INSTANCE_STATUS_LABELS: Mapping[str, str] = {
     InstanceStatus.COMPLETED: "已办结",
     InstanceStatus.ERROR: "异常",
     InstanceStatus.CANCELLED: "已撤销",
+    InstanceStatus.SUSPENDED: "已挂起",
+    InstanceStatus.TERMINATED: "已终止",
 }
 
 TASK_STATUS_LABELS: Mapping[str, str] = {

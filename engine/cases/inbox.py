@@ -6,6 +6,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -16,7 +17,9 @@ from engine.errors import Conflict
 from engine.errors import NotAllowed
 from engine.errors import NotFound
 from engine.execution.script_api import LEGAL_TZ
+from engine.models import HALTED_STATUSES
 from engine.models import HumanTask
+from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
@@ -25,6 +28,11 @@ from engine.models import User
 def _routed_to(user: User):  # type: ignore[no-untyped-def]
     mine = and_(HumanTask.org_code == user.org_code, HumanTask.role == user.role)
     return or_(and_(mine, HumanTask.assignee_id.is_(None)), HumanTask.assignee_id == user.id)
+
+
+def _halted() -> Select[int]:
+    """Ids of suspended or terminated instances: their tasks leave the inbox."""
+    return select(ProcessInstance.id).where(ProcessInstance.status.in_(HALTED_STATUSES))
 
 
 def _due_clause(due: str, now: datetime):  # type: ignore[no-untyped-def]
@@ -52,7 +60,9 @@ def list_open_tasks(
     `status` filters by light: 'green', 'yellow' or 'red'.
     """
     now = now or datetime.now(UTC)
-    query = select(HumanTask).where(HumanTask.status == TaskStatus.OPEN, _routed_to(user))
+    query = select(HumanTask).where(
+        HumanTask.status == TaskStatus.OPEN, _routed_to(user), ~HumanTask.instance_id.in_(_halted())
+    )
     if process_id:
         query = query.where(HumanTask.process_id == process_id)
     if due in {"overdue", "today", "week"}:
@@ -97,6 +107,9 @@ def _open_task(session: Session, task_id: int) -> HumanTask:
         raise NotFound(f"task {task_id} not found")
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is no longer open")
+    status = session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == instance_id))
+    if status in HALTED_STATUSES:
+        raise Conflict(f"instance {instance_id} of task {task_id} is {status}")
     return task
 
 

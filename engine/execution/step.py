@@ -33,6 +33,8 @@ class Step:
     audit: list[dict[str, Any]] = field(default_factory=list)
     ready_before: set[str] = field(default_factory=set)
     completed_guids: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    # Completed user tasks made READY again (return, withdraw): their rows reopen, same guid.
+    reopened: set[str] = field(default_factory=set)
     error: dict[str, Any] | None = None
 
 
