@@ -16,6 +16,7 @@ from engine.db import make_session_factory
 from engine.settings import Settings
 from engine.settings import load_settings
 from web import api
+from web import api_case_ops  # noqa: F401 - registers its routes on api.bp
 from web import auth
 from web import calendar_banner
 from web import csrf
