@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from engine.cases import inbox
 from engine.cases import instances
+from engine.cases import messages
 from engine.cases import operations
 from engine.cases import suspension
 from engine.errors import Conflict
 from engine.errors import InvalidTaskData
 from engine.errors import NotAllowed
+from engine.errors import NotFound
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -236,3 +238,36 @@ def test_terminate_ends_the_case_cancels_its_tasks_and_refuses_further_work(
         )
     ).one()
     assert terminated.detail == {"reason": "已并案处理", "status": "running"}
+
+
+def test_a_suspended_case_takes_no_message_until_it_resumes(
+    session: Session, officer: User, head: User, settings: Settings, clock: Clock
+) -> None:
+    deploy_fixture(session, "message_wait")
+    instance = instances.start_instance(
+        session,
+        process_id="message_wait",
+        data={"case_no": "S-1"},
+        user=officer,
+        settings=settings,
+        now=clock.now,
+    )
+    suspension.suspend_instance(session, instance_id=instance.id, reason="等待", user=head)
+
+    def deliver() -> list[int]:
+        return messages.deliver_message(
+            session,
+            name="police_receipt",
+            correlation={"case_no": "S-1"},
+            payload={},
+            actor="police-api",
+            settings=settings,
+            now=clock.now,
+        )
+
+    with pytest.raises(NotFound):
+        deliver()
+    suspension.resume_instance(
+        session, instance_id=instance.id, reason="恢复", user=head, settings=settings
+    )
+    assert deliver() == [instance.id]
