@@ -38,7 +38,13 @@ from web.task_display import signed_in_user
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
 PAGE_LIMIT = 200
-ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+# Counted as 在办: not ended, suspended (挂起) ones included.
+ACTIVE_STATUSES = (
+    InstanceStatus.RUNNING,
+    InstanceStatus.WAITING,
+    InstanceStatus.ERROR,
+    InstanceStatus.SUSPENDED,
+)
 
 
 @dataclass(frozen=True)
