@@ -86,6 +86,14 @@ class InstanceStatus(StrEnum):
     COMPLETED = "completed"
     ERROR = "error"
     CANCELLED = "cancelled"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+# A case that can move on: steps, returns and withdrawals need one of these.
+ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+# Stopped by a person (挂起, 终止): no task of such a case can be acted on.
+HALTED_STATUSES = (InstanceStatus.SUSPENDED, InstanceStatus.TERMINATED)
 
 
 class TaskStatus(StrEnum):

@@ -16,8 +16,10 @@ from engine.db import make_session_factory
 from engine.settings import Settings
 from engine.settings import load_settings
 from web import api
+from web import api_case_ops  # noqa: F401 - registers its routes on api.bp
 from web import auth
 from web import calendar_banner
+from web import case_ops
 from web import csrf
 from web import errors
 from web import filters
@@ -42,6 +44,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
     tasks.bp,
     instances.bp,
+    case_ops.bp,
     referrals.bp,
     supervision.bp,
     api.bp,

@@ -38,6 +38,7 @@ from engine.models import TaskStatus
 from engine.models import User
 from engine.monitoring import flags
 from engine.people import access
+from web import case_ops
 from web.auth import login_required
 from web.auth import role_required
 from web.filters import LOCAL_TZ
@@ -254,4 +255,5 @@ def show(instance_id: int) -> str:
         referral_notes=referrals.referral_notes(session, user, _children(session, instance)),
         case_data=_case_data(instance.definition, instances.instance_data(session, instance)),
         people=_display_names(session, audit),
+        ops=case_ops.instance_ops(instance, user),
     )

@@ -40,6 +40,8 @@ INSTANCE_STATUS_LABELS: Mapping[str, str] = {
     InstanceStatus.COMPLETED: "已办结",
     InstanceStatus.ERROR: "异常",
     InstanceStatus.CANCELLED: "已撤销",
+    InstanceStatus.SUSPENDED: "已挂起",
+    InstanceStatus.TERMINATED: "已终止",
 }
 
 TASK_STATUS_LABELS: Mapping[str, str] = {
@@ -180,6 +182,11 @@ AUDIT_KIND_LABELS: Mapping[str, str] = {
     "task_released": "退回本单位待办",
     "task_reassigned": "转办",
     "engine_step": "系统步骤",
+    "task_returned": "退回",
+    "task_withdrawn": "撤回",
+    "instance_suspended": "挂起",
+    "instance_resumed": "恢复",
+    "instance_terminated": "终止",
 }
 
 

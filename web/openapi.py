@@ -189,7 +189,15 @@ SCHEMAS: dict[str, Any] = {
             "title": {"type": "string"},
             "status": {
                 "type": "string",
-                "enum": ["running", "waiting", "completed", "error", "cancelled"],
+                "enum": [
+                    "running",
+                    "waiting",
+                    "completed",
+                    "error",
+                    "cancelled",
+                    "suspended",
+                    "terminated",
+                ],
             },
             "started_at": TIMESTAMP,
             "completed_at": TIMESTAMP,
@@ -523,6 +531,10 @@ def query_parameters(path: str, method: str) -> frozenset[str] | None:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of /api/v1 (a fresh copy each call)."""
+    # Imported here: web.openapi_case_ops builds its part with this module's helpers.
+    from web.openapi_case_ops import CASE_OPS_PATHS
+    from web.openapi_case_ops import CASE_OPS_SCHEMAS
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -534,7 +546,7 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": copy.deepcopy(SCHEMAS),
+            "schemas": copy.deepcopy(SCHEMAS | CASE_OPS_SCHEMAS),
         },
-        "paths": copy.deepcopy(PATHS),
+        "paths": copy.deepcopy(PATHS | CASE_OPS_PATHS),
     }

@@ -33,6 +33,15 @@ from web.task_display import signed_in_user
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
+PAGE_LIMIT = 200
+# Counted as 在办: not ended, suspended (挂起) ones included.
+ACTIVE_STATUSES = (
+    InstanceStatus.RUNNING,
+    InstanceStatus.WAITING,
+    InstanceStatus.ERROR,
+    InstanceStatus.SUSPENDED,
+)
+
 
 def instance_filters(args: Any) -> InstanceFilters:
     """The filters of an instance list from a query string (unknown values are dropped)."""

@@ -33,6 +33,7 @@ from engine.models import TaskStatus
 from engine.models import User
 from engine.people import access
 from engine.people import accounts
+from web import case_ops
 from web.auth import login_required
 from web.form_input import CoercionError
 from web.form_input import coerce_form
@@ -167,6 +168,7 @@ def _render_task(
         row=task_rows(session, [view.task], now=datetime.now(UTC))[0],
         submitted=display_rows(view.schema, _submitted_data(session, view.task)),
         context=context_items(view.schema, view.data),
+        ops=case_ops.task_ops(session, view.task, view.instance, user),
     )
     return page, status
 

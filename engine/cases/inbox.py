@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -21,7 +22,9 @@ from engine.errors import Conflict
 from engine.errors import NotAllowed
 from engine.errors import NotFound
 from engine.execution.script_api import LEGAL_TZ
+from engine.models import HALTED_STATUSES
 from engine.models import HumanTask
+from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import TaskStatus
 from engine.models import User
@@ -45,6 +48,11 @@ class TaskFilters:
     process_id: str | None = None
     due: str | None = None
     light: str | None = None
+
+
+def _halted() -> Select[int]:
+    """Ids of suspended or terminated instances: their tasks leave the inbox."""
+    return select(ProcessInstance.id).where(ProcessInstance.status.in_(HALTED_STATUSES))
 
 
 @dataclass(frozen=True)
@@ -148,13 +156,15 @@ def _page(
 def _branches(user: User) -> list[list[ColumnElement[bool]]]:
     """Routed to the user's organization and role and unclaimed; or assigned to the user."""
     is_open = HumanTask.status == TaskStatus.OPEN
+    running = ~HumanTask.instance_id.in_(_halted())  # suspended or terminated cases leave it
     pool = [
         is_open,
         HumanTask.org_code == user.org_code,
         HumanTask.role == user.role,
         HumanTask.assignee_id.is_(None),
+        running,
     ]
-    return [pool, [HumanTask.assignee_id == user.id, is_open]]
+    return [pool, [HumanTask.assignee_id == user.id, is_open, running]]
 
 
 def open_task_page(
@@ -221,6 +231,7 @@ def team_task_page(
         return Page([], None)
     team = [
         HumanTask.status == TaskStatus.OPEN,
+        ~HumanTask.instance_id.in_(_halted()),
         HumanTask.org_code == head.org_code,
         HumanTask.role == Role.OFFICER,
     ]
@@ -274,6 +285,9 @@ def _open_task(session: Session, task_id: int) -> HumanTask:
         raise NotFound(f"task {task_id} not found")
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is no longer open")
+    status = session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == instance_id))
+    if status in HALTED_STATUSES:
+        raise Conflict(f"instance {instance_id} of task {task_id} is {status}")
     return task
 
 

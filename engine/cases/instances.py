@@ -29,6 +29,7 @@ from engine.execution import runner
 from engine.execution.processes import get_process
 from engine.execution.processes import may_start
 from engine.execution.step import Step
+from engine.models import HALTED_STATUSES
 from engine.models import AuditEvent
 from engine.models import HumanTask
 from engine.models import InstanceStatus
@@ -222,6 +223,8 @@ def complete(
     status_before = instance.status
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is no longer open")
+    if instance.status in HALTED_STATUSES:
+        raise Conflict(f"instance {instance.id} is {instance.status}")
     on_behalf = _check_may_act(user, task, on_behalf_reason)
     info = definitions.definition_info(session, instance)
     form = info.forms.get(

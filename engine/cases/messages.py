@@ -24,7 +24,6 @@ from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from engine.errors import AmbiguousMessage
@@ -34,6 +33,7 @@ from engine.execution import events
 from engine.execution import runner
 from engine.execution.step import Step
 from engine.execution.waits import correlation_value
+from engine.models import HALTED_STATUSES
 from engine.models import AuditEvent
 from engine.models import MessageCorrelation
 from engine.models import MessageSubscription
@@ -89,11 +89,14 @@ def parse_correlation(correlation: Mapping[str, Any]) -> list[Given]:
 
 
 def _visible(session: Session, user: User | None) -> ColumnElement[bool]:
-    """Subscriptions of instances the user may see (all of them without a user)."""
+    """Subscriptions of instances the user may see (all of them without a user), leaving out
+    suspended and terminated ones: a suspended case takes no message or signal until resumed."""
+    halted = select(ProcessInstance.id).where(ProcessInstance.status.in_(HALTED_STATUSES))
+    live = ~MessageSubscription.instance_id.in_(halted)
     if user is None:
-        return true()
+        return live
     visible = access.visible_instances(session, user).with_only_columns(ProcessInstance.id)
-    return MessageSubscription.instance_id.in_(visible)
+    return and_(live, MessageSubscription.instance_id.in_(visible))
 
 
 def _candidates(

@@ -184,6 +184,7 @@ def _strict_problems(parsed: ParsedDefinition, bundle: ProcessBundle) -> list[Pr
             problems.append(Problem(form_file, None, form_id, f"invalid schema: {exc.message}"))
     problems.extend(_id_problems(parsed, main_file))
     problems.extend(_lane_problems(parsed, bundle, main_file))
+    problems.extend(_return_problems(bundle.manifest.get("return_to"), set(user_tasks)))
     problems.extend(_personal_data_problems(bundle))
     return problems
 
@@ -229,3 +230,24 @@ def _lane_problems(
         Problem("process.json", None, lane_id, "lane has no routing in process.json")
         for lane_id in sorted(lane_ids - set(declared))
     ]
+
+
+def _return_problems(table: object, user_tasks: set[str]) -> list[Problem]:
+    """`return_to` maps a user task id to a list of user task ids it may send the case back to."""
+    if table is None:
+        return []
+    if not isinstance(table, dict):
+        return [Problem("process.json", None, "return_to", "return_to must be an object")]
+    problems: list[Problem] = []
+    for task_id, targets in sorted(table.items()):
+        if task_id not in user_tasks:
+            problems.append(Problem("process.json", None, task_id, "return_to: not a user task"))
+        if not isinstance(targets, list) or not targets:
+            message = "return_to: targets must be a non-empty list of user task ids"
+            problems.append(Problem("process.json", None, task_id, message))
+            continue
+        for target in targets:
+            if target not in user_tasks or target == task_id:
+                message = f"return_to: {target!r} is not another user task"
+                problems.append(Problem("process.json", None, task_id, message))
+    return problems

@@ -62,6 +62,7 @@ class StepState(Protocol):
     ready_before: set[str]
     completed_guids: dict[str, tuple[int | None, int | None]]
     task_rows: list[HumanTask]
+    reopened: set[str]
 
 
 def _workflow(step: StepState) -> SpiffWorkflow:
@@ -125,12 +126,26 @@ def sync_human_tasks(step: StepState, ready: list[SpiffTask]) -> None:
     if new:
         deadlines = DeadlineService(session, step.settings)
         rows = [_human_task_row(step, task, deadlines) for task in new]
-        session.add_all(rows)
+        session.add_all(r for r in rows if r.guid not in step.reopened)
+        for row in rows:
+            if row.guid in step.reopened:
+                _reopen_row(session, row)
         step.task_rows.extend(rows)
         _add_parties(step, {r.org_code for r in rows if r.org_code})
     data = _workflow(step).last_task.data if _workflow(step).last_task else {}
     _add_parties(step, party_orgs(step.manifest, data))
     sync_readers(session, step.instance, step.manifest, data)
+
+
+REOPENED_COLUMNS = ("lane", "role", "org_code", "assignee_id", "created_at", "due_at", "warn_at")
+
+
+def _reopen_row(session: Session, fresh: HumanTask) -> None:
+    """Open a completed task's row again, routed and with its deadline as a new task's."""
+    values: dict[str, Any] = {name: getattr(fresh, name) for name in REOPENED_COLUMNS}
+    values |= {"deadline": fresh.deadline, "status": TaskStatus.OPEN}
+    values |= {"completed_at": None, "completed_by_id": None, "on_behalf_of_id": None}
+    session.execute(update(HumanTask).where(HumanTask.guid == fresh.guid).values(**values))
 
 
 def _effective_lane(step: StepState, task: SpiffTask) -> str | None:

@@ -35,6 +35,8 @@ class Step:
     ready_before: set[str] = field(default_factory=set)
     completed_guids: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     task_rows: list[HumanTask] = field(default_factory=list)  # the instance's, when all known
+    # Completed user tasks made READY again (return, withdraw): their rows reopen, same guid.
+    reopened: set[str] = field(default_factory=set)
     error: dict[str, Any] | None = None
 
 

@@ -20,7 +20,7 @@ from engine.models import ProcessInstance
 from engine.models import TaskStatus
 from engine.monitoring import notifications
 from engine.monitoring.escalation import notify_new_flag
-from engine.monitoring.models import FINISHED
+from engine.monitoring.models import NOT_FLAGGED
 from engine.monitoring.models import Flag
 from engine.monitoring.models import FlagKind
 from engine.monitoring.models import Level
@@ -73,7 +73,7 @@ def _candidates(kind: FlagKind, now: datetime) -> Any:
     base = (
         select(HumanTask.id)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(HumanTask.status == TaskStatus.OPEN, ProcessInstance.status.not_in(FINISHED))
+        .where(HumanTask.status == TaskStatus.OPEN, ProcessInstance.status.not_in(NOT_FLAGGED))
     )
     if kind == FlagKind.RED:
         return base.where(HumanTask.due_at < now, ~flagged(FlagKind.RED, HumanTask.due_at))

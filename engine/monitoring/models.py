@@ -34,7 +34,10 @@ class Level(IntEnum):
 ACTIVE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
 
 
-FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
+FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED, InstanceStatus.TERMINATED)
+
+# Instances no flag job raises flags on: finished ones and suspended ones (挂起).
+NOT_FLAGGED = (*FINISHED, InstanceStatus.SUSPENDED)
 
 
 class Flag(Base):
