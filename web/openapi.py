@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from web import openapi_statistics
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -397,6 +399,11 @@ PATHS: dict[str, Any] = {
     },
 }
 
+STATISTICS_PATHS = openapi_statistics.paths(
+    {**_errors(), "404": _error("调用者的角色没有统计分析")},
+    _error("查询参数无效（fields 列出 from、to、group_by、process 的错误）"),
+)
+
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of /api/v1 (a fresh copy each call)."""
@@ -411,7 +418,7 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": copy.deepcopy(SCHEMAS),
+            "schemas": copy.deepcopy({**SCHEMAS, **openapi_statistics.SCHEMAS}),
         },
-        "paths": copy.deepcopy(PATHS),
+        "paths": copy.deepcopy({**PATHS, **STATISTICS_PATHS}),
     }

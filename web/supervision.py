@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC
+from datetime import date
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint
+from flask import Response
 from flask import render_template
 from flask import request
 from sqlalchemy import ColumnElement
@@ -19,6 +23,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.deadlines.rules import LEGAL_TZ
 from engine.execution import processes
 from engine.models import HumanTask
 from engine.models import InstanceParty
@@ -26,11 +31,17 @@ from engine.models import InstanceStatus
 from engine.models import OrgType
 from engine.models import ProcessInstance
 from engine.models import TaskStatus
+from engine.models import User
 from engine.monitoring import job_runs
 from engine.monitoring.models import Flag
 from engine.monitoring.models import FlagKind
 from engine.people import access
 from engine.people import accounts
+from engine.statistics import export
+from engine.statistics import service as statistics_service
+from engine.statistics.export import Table
+from web import export_tables
+from web import statistics as statistics_views
 from web.auth import login_required
 from web.session import get_session
 from web.task_display import signed_in_user
@@ -39,6 +50,7 @@ bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
 PAGE_LIMIT = 200
 ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+PHASES = {"open": ACTIVE_STATUSES, "closed": (InstanceStatus.COMPLETED,)}
 
 
 @dataclass(frozen=True)
@@ -51,10 +63,18 @@ class SupervisionFilters:
     status: str | None = None
     overdue: bool = False
     stalled: bool = False
+    # Narrowing used by the statistics page's links (engine.statistics counts the same way).
+    started_org: str | None = None
+    started_from: date | None = None
+    started_to: date | None = None
+    phase: str | None = None
+    flagged: str | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> SupervisionFilters:
         status = args.get("status") or None
+        phase = args.get("phase") or None
+        flagged = args.get("flagged") or None
         return cls(
             process_id=args.get("process") or None,
             org_code=args.get("org") or None,
@@ -62,7 +82,34 @@ class SupervisionFilters:
             status=status if status in set(InstanceStatus) else None,
             overdue=args.get("overdue") == "1",
             stalled=args.get("stalled") == "1",
+            started_org=args.get("started_org") or None,
+            started_from=_date_arg(args.get("from")),
+            started_to=_date_arg(args.get("to")),
+            phase=phase if phase in PHASES else None,
+            flagged=flagged if flagged in set(FlagKind) else None,
         )
+
+    def narrowing(self) -> dict[str, str]:
+        """The statistics filters that are set, as query-string values (kept by the form)."""
+        values = {
+            "started_org": self.started_org,
+            "from": self.started_from.isoformat() if self.started_from else None,
+            "to": self.started_to.isoformat() if self.started_to else None,
+            "phase": self.phase,
+            "flagged": self.flagged,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def _date_arg(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), LEGAL_TZ)
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
@@ -90,9 +137,27 @@ def _org_clause(org_code: str) -> ColumnElement[bool]:
     return or_(ProcessInstance.started_org == org_code, party)
 
 
+def _narrowing_clauses(f: SupervisionFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if f.started_org:
+        conditions.append(ProcessInstance.started_org == f.started_org)
+    if f.started_from:
+        conditions.append(ProcessInstance.started_at >= _local_midnight(f.started_from))
+    if f.started_to:
+        end = _local_midnight(f.started_to + timedelta(days=1))
+        conditions.append(ProcessInstance.started_at < end)
+    if f.phase:
+        conditions.append(ProcessInstance.status.in_(PHASES[f.phase]))
+    if f.flagged:
+        conditions.append(
+            exists().where(Flag.instance_id == ProcessInstance.id, Flag.kind == f.flagged)
+        )
+    return conditions
+
+
 def filtered(base: Select[Any], f: SupervisionFilters, now: datetime) -> Select[Any]:
     """The visible instances narrowed by the page's filters."""
-    conditions: list[ColumnElement[bool]] = []
+    conditions = _narrowing_clauses(f)
     if f.process_id:
         conditions.append(ProcessInstance.process_id == f.process_id)
     if f.org_code:
@@ -151,6 +216,34 @@ def _open_flags(session: Session, ids: list[int]) -> dict[int, list[Flag]]:
         for flag in rows:
             found.setdefault(flag.instance_id, []).append(flag)
     return found
+
+
+def _export_table(session: Session, user: User) -> Table:
+    f = SupervisionFilters.from_args(request.args)
+    stmt = filtered(access.visible_instances(session, user), f, datetime.now(UTC))
+    listed = session.scalars(
+        stmt.order_by(ProcessInstance.started_at.desc()).execution_options(yield_per=500)
+    )
+    org_names = {o.code: o.name for o in accounts.list_orgs(session)}
+    titles = statistics_service.process_titles(session)
+    return export_tables.supervision_table(listed, org_names, titles)
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    session, user = get_session(), signed_in_user()
+    table = _export_table(session, user)
+    filters = export_tables.supervision_filters(request.args.to_dict())
+    cover = export_tables.cover("监督流程清单", filters, datetime.now(UTC))
+    return statistics_views.xlsx_response(export.write_xlsx([cover, table]), "supervision.xlsx")
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv() -> Response:
+    table = _export_table(get_session(), signed_in_user())
+    return statistics_views.csv_response(export.write_csv(table), "supervision.csv")
 
 
 @bp.get("/")
