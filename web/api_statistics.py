@@ -10,6 +10,7 @@ from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from engine.errors import InvalidTaskData
 from engine.errors import NotFound
 from engine.models import User
 from engine.monitoring.models import FlagKind
@@ -71,10 +72,26 @@ def statistics_json(stats: Statistics) -> dict[str, Any]:
     }
 
 
+QUERY_KEYS = frozenset({"from", "to", "group_by", "process"})
+
+
 def _compute() -> Statistics:
+    """The caller's statistics for the query string.
+
+    Raises:
+        NotFound: the caller's role has no statistics.
+        InvalidTaskData: a parameter is unknown or malformed.
+    """
     user: User | None = api_user()
     if user is None:
         raise NotFound("statistics")
+    errors = dict.fromkeys(sorted(set(request.args) - QUERY_KEYS), "不支持的查询参数")
+    for key in QUERY_KEYS & set(request.args):
+        values = request.args.getlist(key)
+        if len(values) != 1 or not values[0]:
+            errors[key] = "该参数只能给出一次，且不能为空"
+    if errors:
+        raise InvalidTaskData("invalid query parameters", errors)
     query = parse_query(request.args, today=today_local())
     return service.compute(get_session(), user, query, now=datetime.now(UTC))
 
