@@ -122,7 +122,11 @@ def index() -> ResponseReturnValue:
         stats = compute_for_request(request.args)
     except InvalidTaskData as exc:
         return render_template(
-            "statistics/index.html", stats=None, errors=exc.field_errors, processes=_processes()
+            "statistics/index.html",
+            stats=None,
+            errors=exc.field_errors,
+            processes=_processes(),
+            group_bys=list(GroupBy),
         ), 400
     return render_template(
         "statistics/index.html",

@@ -169,3 +169,18 @@ def test_api_refuses_officers_and_bad_queries(
     assert [g["key"] for g in head["groups"]] == [data.ORG_B]
     export = _api(app, tokens["ga_head"], f"/api/v1/exports/statistics.xlsx?{PERIOD}")
     assert openpyxl.load_workbook(io.BytesIO(export.data)).sheetnames[0] == "说明"
+
+
+def test_statistics_csv_has_a_bom_and_the_group_rows(login: Login, dataset: dict[str, int]) -> None:
+    client = login("sfj_coordinator")
+    body = client.get(f"/statistics/export.csv?{PERIOD}&group_by=month").data
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("月份,发起,办结,在办,撤销,临期件数")
+    assert [line.split(",")[:2] for line in lines[1:]] == [
+        ["2031-03", "3"],
+        ["2031-04", "2"],
+        ["合计", "5"],
+    ]
+    steps = client.get(f"/statistics/export.csv?{PERIOD}&table=steps").data.decode("utf-8-sig")
+    assert "统计流程一,审查,4,2,1,66.7%,0,1.0,3.0,3个工作日" in steps
