@@ -16,7 +16,7 @@ BAR_HEIGHT = 12
 LABEL_WIDTH = 170
 PLOT_WIDTH = 420
 LINE_HEIGHT = 220
-MIN_LINE_WIDTH = 360
+MIN_LINE_WIDTH = 520
 POINT_SPACING = 60
 
 
@@ -45,10 +45,10 @@ POLYLINE = Markup('<polyline points="{points}" fill="none" stroke="{colour}" str
 CIRCLE = Markup('<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>')
 
 
-def _legend(series: Sequence[Series], y: int) -> list[Markup]:
+def _legend(series: Sequence[Series], y: int, left: int = LABEL_WIDTH) -> list[Markup]:
     parts = []
     for index, item in enumerate(series):
-        x = LABEL_WIDTH + index * 110
+        x = left + index * 110
         parts.append(
             LEGEND.format(
                 x=x, y=y, colour=COLOURS[index], text_x=x + 14, text_y=y + 9, name=item.name
@@ -88,9 +88,9 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> Ma
 def line_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> Markup:
     """One line per series over the labels (months), with the points' values written."""
     top = max((max(item.values, default=0) for item in series), default=0) or 1
-    width = max(MIN_LINE_WIDTH, LABEL_WIDTH + POINT_SPACING * len(labels))
     plot_top, plot_bottom, left = 30, LINE_HEIGHT - 30, 40
-    parts = [*_legend(series, 4), AXIS.format(x1=left, x2=width - 10, y=plot_bottom)]
+    width = max(MIN_LINE_WIDTH, left + 40 + POINT_SPACING * len(labels))
+    parts = [*_legend(series, 4, left), AXIS.format(x1=left, x2=width - 10, y=plot_bottom)]
 
     def point(index: int, value: int) -> tuple[int, int]:
         x = left + 20 + index * POINT_SPACING
