@@ -30,6 +30,7 @@ from web import notifications
 from web import planning
 from web import referrals
 from web import session
+from web import statistics
 from web import supervision
 from web import tasks
 from web.admin import bp as admin_bp
@@ -47,6 +48,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     case_ops.bp,
     referrals.bp,
     supervision.bp,
+    statistics.bp,
     api.bp,
     planning.bp,
     notifications.bp,

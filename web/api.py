@@ -47,6 +47,7 @@ from engine.models import ProcessInstance
 from engine.models import Role
 from engine.models import User
 from engine.people import access
+from web import api_statistics
 from web.auth import api_user
 from web.errors import allow_header
 from web.errors import api_body
@@ -380,6 +381,12 @@ def not_found(unknown: str) -> ResponseReturnValue:
         headers = {"Allow": ", ".join(methods)}
         return api_body("http_405", HTTP_MESSAGES[405]), 405, headers
     return api_body("not_found", HTTP_MESSAGES[404]), 404
+
+
+bp.add_url_rule("/statistics", view_func=api_statistics.get_statistics, methods=["GET"])
+bp.add_url_rule(
+    "/exports/statistics.xlsx", view_func=api_statistics.export_statistics, methods=["GET"]
+)
 
 
 @bp.get("/openapi.json")

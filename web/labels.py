@@ -125,6 +125,7 @@ NAV_LABELS: Mapping[str, str] = {
     "instances.start_list": "发起",
     "tasks.done": "已办",
     "supervision.index": "监督",
+    "statistics.index": "统计分析",
     "admin.index": "管理",
 }
 

@@ -33,6 +33,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("instances.start_list"),
     NavItem("tasks.done"),
     NavItem("supervision.index", frozenset({Role.COORDINATOR, Role.ADMIN})),
+    NavItem("statistics.index", frozenset({Role.COORDINATOR, Role.ADMIN, Role.HEAD})),
     NavItem(
         "planning.plans",
         frozenset(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from web import openapi_statistics
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -519,6 +521,11 @@ PATHS: dict[str, Any] = {
     },
 }
 
+STATISTICS_PATHS = openapi_statistics.paths(
+    {**_errors(), "404": _error("调用者的角色没有统计分析")},
+    _error("查询参数无效（fields 列出 from、to、group_by、process 的错误）"),
+)
+
 
 def query_parameters(path: str, method: str) -> frozenset[str] | None:
     """The query parameters the document declares for an operation; None if it has none."""
@@ -546,7 +553,7 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": copy.deepcopy(SCHEMAS | CASE_OPS_SCHEMAS),
+            "schemas": copy.deepcopy(SCHEMAS | CASE_OPS_SCHEMAS | openapi_statistics.SCHEMAS),
         },
-        "paths": copy.deepcopy(PATHS | CASE_OPS_PATHS),
+        "paths": copy.deepcopy(PATHS | CASE_OPS_PATHS | STATISTICS_PATHS),
     }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
+from flask import Response
 from flask import render_template
 from flask import request
 from sqlalchemy import select
@@ -19,11 +21,19 @@ from engine.execution import processes
 from engine.models import HumanTask
 from engine.models import InstanceStatus
 from engine.models import OrgType
+from engine.models import ProcessInstance
 from engine.models import TaskStatus
+from engine.models import User
 from engine.monitoring import job_runs
 from engine.monitoring.models import Flag
+from engine.monitoring.models import FlagKind
 from engine.people import access
 from engine.people import accounts
+from engine.statistics import export
+from engine.statistics import service as statistics_service
+from engine.statistics.export import Table
+from web import export_tables
+from web import statistics as statistics_views
 from web.auth import login_required
 from web.paging import after_arg
 from web.paging import first_url
@@ -47,6 +57,8 @@ def instance_filters(args: Any) -> InstanceFilters:
     """The filters of an instance list from a query string (unknown values are dropped)."""
     status = args.get("status") or None
     light = args.get("light") or None
+    phase = args.get("phase") or None
+    flagged = args.get("flagged") or None
     return InstanceFilters(
         process_id=args.get("process") or None,
         org_code=args.get("org") or None,
@@ -55,7 +67,31 @@ def instance_filters(args: Any) -> InstanceFilters:
         light=light if light in INSTANCE_LIGHTS else None,
         overdue=args.get("overdue") == "1",
         stalled=args.get("stalled") == "1",
+        started_org=args.get("started_org") or None,
+        started_from=_date_arg(args.get("from")),
+        started_to=_date_arg(args.get("to")),
+        phase=phase if phase in instance_list.PHASES else None,
+        flagged=flagged if flagged in set(FlagKind) else None,
     )
+
+
+def narrowing(f: InstanceFilters) -> dict[str, str]:
+    """The statistics filters that are set, as query-string values (kept by the form)."""
+    values = {
+        "started_org": f.started_org,
+        "from": f.started_from.isoformat() if f.started_from else None,
+        "to": f.started_to.isoformat() if f.started_to else None,
+        "phase": f.phase,
+        "flagged": f.flagged,
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+def _date_arg(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _overdue_ids(session: Session, ids: list[int], now: datetime) -> set[int]:
@@ -81,6 +117,34 @@ def _open_flags(session: Session, ids: list[int]) -> dict[int, list[Flag]]:
     return found
 
 
+def _export_table(session: Session, user: User) -> Table:
+    f = instance_filters(request.args)
+    stmt = instance_list.filtered(access.visible_instances(session, user), f, datetime.now(UTC))
+    listed = session.scalars(
+        stmt.order_by(ProcessInstance.started_at.desc()).execution_options(yield_per=500)
+    )
+    org_names = {o.code: o.name for o in accounts.list_orgs(session)}
+    titles = statistics_service.process_titles(session)
+    return export_tables.supervision_table(listed, org_names, titles)
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    session, user = get_session(), signed_in_user()
+    table = _export_table(session, user)
+    filters = export_tables.supervision_filters(request.args.to_dict())
+    cover = export_tables.cover("监督流程清单", filters, datetime.now(UTC))
+    return statistics_views.xlsx_response(export.write_xlsx([cover, table]), "supervision.xlsx")
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv() -> Response:
+    table = _export_table(get_session(), signed_in_user())
+    return statistics_views.csv_response(export.write_csv(table), "supervision.csv")
+
+
 @bp.get("/")
 @login_required
 def index() -> str:
@@ -96,6 +160,7 @@ def index() -> str:
     return render_template(
         "supervision/index.html",
         filters=f,
+        narrowing=narrowing(f),
         instances=page.items,
         total=sum(c.total for c in counts),
         next_href=next_url(page.next_after),

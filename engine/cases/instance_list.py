@@ -8,7 +8,11 @@ its SELECT in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -21,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import defer
 
 from engine import paging
+from engine.deadlines.rules import LEGAL_TZ
 from engine.models import HumanTask
 from engine.models import InstanceParty
 from engine.models import InstanceStatus
@@ -45,6 +50,12 @@ class InstanceFilters:
     light: str | None = None
     overdue: bool = False
     stalled: bool = False
+    # Narrowing the statistics page's links use (engine.statistics counts the same way).
+    started_org: str | None = None
+    started_from: date | None = None
+    started_to: date | None = None
+    phase: str | None = None
+    flagged: str | None = None
 
 
 def _open_task(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -87,9 +98,37 @@ def _org_clause(org_code: str) -> ColumnElement[bool]:
     return or_(ProcessInstance.started_org == org_code, party)
 
 
+PHASES = {
+    "open": (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR),
+    "closed": (InstanceStatus.COMPLETED,),
+}
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), LEGAL_TZ).astimezone(UTC)
+
+
+def _narrowing_clauses(f: InstanceFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if f.started_org:
+        conditions.append(ProcessInstance.started_org == f.started_org)
+    if f.started_from:
+        conditions.append(ProcessInstance.started_at >= _local_midnight(f.started_from))
+    if f.started_to:
+        end = _local_midnight(f.started_to + timedelta(days=1))
+        conditions.append(ProcessInstance.started_at < end)
+    if f.phase in PHASES:
+        conditions.append(ProcessInstance.status.in_(PHASES[f.phase]))
+    if f.flagged:
+        conditions.append(
+            exists().where(Flag.instance_id == ProcessInstance.id, Flag.kind == f.flagged)
+        )
+    return conditions
+
+
 def filtered(base: Select[Any], f: InstanceFilters, now: datetime) -> Select[Any]:
     """The visible instances narrowed by the filters."""
-    conditions: list[ColumnElement[bool]] = []
+    conditions = _narrowing_clauses(f)
     if f.process_id:
         conditions.append(ProcessInstance.process_id == f.process_id)
     if f.org_code:
