@@ -17,12 +17,12 @@ from engine.cases import suspension
 from engine.errors import NotFound
 from engine.models import HumanTask
 from engine.people import access
-from web.api import _checked_id
-from web.api import _field
-from web.api import _json_object
 from web.api import _user
 from web.api import bp
-from web.api import instance_json
+from web.api_io import _checked_id
+from web.api_io import _field
+from web.api_io import _json_object
+from web.api_io import instance_json
 from web.session import get_session
 
 

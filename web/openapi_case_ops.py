@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi import ANY_OTHER_MEMBERS
-from web.openapi import ID
-from web.openapi import SAFE_TEXT
-from web.openapi import _error
-from web.openapi import _errors
-from web.openapi import _json
-from web.openapi import _ref
+from web.openapi_schemas import ANY_OTHER_MEMBERS
+from web.openapi_schemas import ID
+from web.openapi_schemas import SAFE_TEXT
+from web.openapi_schemas import _error
+from web.openapi_schemas import _errors
+from web.openapi_schemas import _json
+from web.openapi_schemas import _ref
 
 REASON = {**SAFE_TEXT, "description": "理由（必填；缺少或为空时回答 422，fields.reason）"}
 
