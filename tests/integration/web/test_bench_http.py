@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine import cli as engine_cli
+from engine.commands import main as engine_cli
 from web import bench_http
 from web import cli
 
